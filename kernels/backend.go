@@ -65,8 +65,9 @@ type Backend interface {
 	Softmax(dst, x Tensor)
 	// AddScaled: dst = a + s·b, elementwise over equal shapes. dst may alias a or b.
 	AddScaled(dst, a, b Tensor, s float32)
-	// CopyRows copies rows [start, start+dst.Rows) of src[R,C] into dst[n,C].
-	CopyRows(dst, src Tensor, start int)
+	// CopyRows copies n rows of src[Rs,C] starting at row srcStart into dst[Rd,C]
+	// starting at row dstStart (concatenation, slicing and token insertion).
+	CopyRows(dst Tensor, dstStart int, src Tensor, srcStart, n int)
 
 	// Attention is multi-head scaled dot-product attention without projections:
 	// q[Nq,C], k[Nk,C], v[Nk,C] are split into heads of C/heads columns; per head,

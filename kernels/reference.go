@@ -203,10 +203,17 @@ func (*Reference) AddScaled(dst, a, b Tensor, s float32) {
 }
 
 // CopyRows implements Backend.
-func (*Reference) CopyRows(dst, src Tensor, start int) {
-	n, c := Rows(dst), Cols(dst)
-	Check(Cols(src) == c && start >= 0 && start+n <= Rows(src), "CopyRows", "dst %v src %v start %d", dst.Shape(), src.Shape(), start)
-	copy(data(dst), data(src)[start*c:(start+n)*c])
+func (*Reference) CopyRows(dst Tensor, dstStart int, src Tensor, srcStart, n int) {
+	c := CopyRowsDims(dst, dstStart, src, srcStart, n)
+	copy(data(dst)[dstStart*c:(dstStart+n)*c], data(src)[srcStart*c:(srcStart+n)*c])
+}
+
+// CopyRowsDims validates the operands of CopyRows and returns the row width.
+func CopyRowsDims(dst Tensor, dstStart int, src Tensor, srcStart, n int) int {
+	c := Cols(dst)
+	Check(Cols(src) == c && n >= 0 && dstStart >= 0 && srcStart >= 0 && dstStart+n <= Rows(dst) && srcStart+n <= Rows(src),
+		"CopyRows", "%d rows from %v at %d into %v at %d", n, src.Shape(), srcStart, dst.Shape(), dstStart)
+	return c
 }
 
 // AttentionDims validates the operands of Attention and returns Nq, Nk, C.
