@@ -1,0 +1,122 @@
+package head
+
+import (
+	"fmt"
+	"math"
+)
+
+// PatchMask maps a binary side×side pixel mask (row-major, true = defect) to the patch
+// grid of spec §2: patch (i, j) is a defect patch when any pixel in rows
+// patch·i−1 … patch·i+patch−2 and the same columns (clipped to the image) is a defect:
+// the window of an all-ones patch×patch convolution with stride patch and padding 1.
+// side must be a positive multiple of patch; the grid is side/patch on each axis.
+func PatchMask(mask []bool, side, patch int) ([]bool, error) {
+	if patch < 1 || side < patch || side%patch != 0 {
+		return nil, fmt.Errorf("head: mask side %d is not a positive multiple of the patch size %d", side, patch)
+	}
+	if len(mask) != side*side {
+		return nil, fmt.Errorf("head: mask has %d pixels, want %d×%d", len(mask), side, side)
+	}
+	g := side / patch
+	out := make([]bool, g*g)
+	for i := 0; i < g; i++ {
+		r0, r1 := max(0, patch*i-1), min(side, patch*i+patch-1)
+		for j := 0; j < g; j++ {
+			c0, c1 := max(0, patch*j-1), min(side, patch*j+patch-1)
+		window:
+			for r := r0; r < r1; r++ {
+				for c := c0; c < c1; c++ {
+					if mask[r*side+c] {
+						out[i*g+j] = true
+						break window
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// PositionCode is the normalised 2-D sine code of DETR (spec §6) for one reference image
+// on a g×g grid with the defect mask as DETR's padding mask: y counts the non-defect
+// patches down each column and x along each row, each divided by its last value (+1e−6)
+// and multiplied by 2π. The result is [g·g, c] in row-major patch order; channels are
+// [sin, cos interleaved of y/dim_t ; the same of x/dim_t] with
+// dim_t = 10000^(2⌊t/2⌋/(c/2)). c must be a multiple of 4.
+func PositionCode(defect []bool, g, c int) []float32 {
+	if len(defect) != g*g || c%4 != 0 {
+		panic(fmt.Sprintf("head: PositionCode of %d mask cells on a %d grid with %d channels", len(defect), g, c))
+	}
+	ye := make([]float64, g*g)
+	xe := make([]float64, g*g)
+	for i := 0; i < g; i++ {
+		for j := 0; j < g; j++ {
+			var v float64
+			if !defect[i*g+j] {
+				v = 1
+			}
+			ye[i*g+j], xe[i*g+j] = v, v
+			if i > 0 {
+				ye[i*g+j] += ye[(i-1)*g+j]
+			}
+			if j > 0 {
+				xe[i*g+j] += xe[i*g+j-1]
+			}
+		}
+	}
+	const eps, scale = 1e-6, 2 * math.Pi
+	h := c / 2
+	dim := make([]float64, h)
+	for t := range dim {
+		dim[t] = math.Pow(10000, float64(2*(t/2))/float64(h))
+	}
+	out := make([]float32, g*g*c)
+	for i := 0; i < g; i++ {
+		for j := 0; j < g; j++ {
+			p := i*g + j
+			y := ye[p] / (ye[(g-1)*g+j] + eps) * scale
+			x := xe[p] / (xe[i*g+g-1] + eps) * scale
+			row := out[p*c : (p+1)*c]
+			for t := 0; t < h; t += 2 {
+				row[t] = float32(math.Sin(y / dim[t]))
+				row[t+1] = float32(math.Cos(y / dim[t+1]))
+				row[h+t] = float32(math.Sin(x / dim[t]))
+				row[h+t+1] = float32(math.Cos(x / dim[t+1]))
+			}
+		}
+	}
+	return out
+}
+
+// Bilinear up- or down-samples a gh×gw grid (row-major) to oh×ow with PyTorch's
+// bilinear interpolation, align_corners = false, output size given: the source
+// coordinate of output index o is max(0, (o + 0.5)·in/out − 0.5).
+func Bilinear(src []float32, gh, gw, oh, ow int) []float32 {
+	if len(src) != gh*gw || gh < 1 || gw < 1 || oh < 0 || ow < 0 {
+		panic(fmt.Sprintf("head: Bilinear of %d values as %d×%d to %d×%d", len(src), gh, gw, oh, ow))
+	}
+	yi0, yi1, yl := bilinearTaps(gh, oh)
+	xi0, xi1, xl := bilinearTaps(gw, ow)
+	out := make([]float32, oh*ow)
+	for y := 0; y < oh; y++ {
+		r0, r1 := src[yi0[y]*gw:], src[yi1[y]*gw:]
+		for x := 0; x < ow; x++ {
+			top := (1-xl[x])*float64(r0[xi0[x]]) + xl[x]*float64(r0[xi1[x]])
+			bot := (1-xl[x])*float64(r1[xi0[x]]) + xl[x]*float64(r1[xi1[x]])
+			out[y*ow+x] = float32((1-yl[y])*top + yl[y]*bot)
+		}
+	}
+	return out
+}
+
+func bilinearTaps(in, out int) (i0, i1 []int, l []float64) {
+	i0, i1, l = make([]int, out), make([]int, out), make([]float64, out)
+	scale := float64(in) / float64(out)
+	for o := 0; o < out; o++ {
+		s := max(0, (float64(o)+0.5)*scale-0.5)
+		f := min(int(s), in-1)
+		i0[o], l[o] = f, s-float64(f)
+		i1[o] = min(f+1, in-1)
+	}
+	return i0, i1, l
+}
