@@ -1,0 +1,37 @@
+package kerneltest
+
+import (
+	"math"
+	"testing"
+
+	"github.com/ideal-fsad/ideal/kernels"
+)
+
+// The suite run on the reference itself exercises the harness (sentinels, aliasing,
+// immutability checks) and must pass exactly.
+func TestReferenceAgainstItself(t *testing.T) {
+	RunAll(t, func() kernels.Backend { return kernels.NewReference() })
+}
+
+func TestCompare(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, c := range []struct {
+		got, want    []float32
+		nmse, maxAbs float64
+	}{
+		{[]float32{1, 2}, []float32{1, 2}, 0, 0},
+		{[]float32{1, 3}, []float32{1, 2}, 1.0 / 5, 1},
+		{[]float32{nan}, []float32{1}, math.Inf(1), math.Inf(1)},
+		{[]float32{1}, []float32{1, 2}, math.Inf(1), math.Inf(1)},
+	} {
+		n, m := Compare(c.got, c.want)
+		if n != c.nmse || m != c.maxAbs {
+			t.Errorf("Compare(%v, %v) = %g, %g; want %g, %g", c.got, c.want, n, m, c.nmse, c.maxAbs)
+		}
+	}
+}
+
+// The reference is slow: one matmul and one block give its baseline numbers.
+func BenchmarkReferenceMatMul(b *testing.B) {
+	BenchMatMul(b, kernels.NewReference(), ViTMatMuls[0])
+}
