@@ -1,0 +1,281 @@
+package imaging
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"os"
+
+	// Decoders registered with image.Decode: PNG, JPEG, BMP and TIFF.
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+)
+
+// DefaultMaxPixels is the default of MaxPixels.
+const DefaultMaxPixels = 100_000_000
+
+// MaxPixels bounds width×height of any image or mask this package decodes. It is
+// checked from the file header, before any pixel memory is allocated. Set it once at
+// start-up (for example from a command-line flag); it is not synchronised.
+var MaxPixels int64 = DefaultMaxPixels
+
+// RGB is an 8-bit RGB image: W×H pixels, row-major, 3 bytes (R, G, B) per pixel.
+// It implements image.Image so that it can be handed to image/png and friends.
+type RGB struct {
+	W, H int
+	Pix  []uint8
+}
+
+// NewRGB returns a black w×h image.
+func NewRGB(w, h int) *RGB {
+	if w < 0 || h < 0 {
+		panic(fmt.Sprintf("imaging: negative size %d×%d", w, h))
+	}
+	return &RGB{W: w, H: h, Pix: make([]uint8, 3*w*h)}
+}
+
+// ColorModel implements image.Image.
+func (m *RGB) ColorModel() color.Model { return color.RGBAModel }
+
+// Bounds implements image.Image.
+func (m *RGB) Bounds() image.Rectangle { return image.Rect(0, 0, m.W, m.H) }
+
+// At implements image.Image.
+func (m *RGB) At(x, y int) color.Color {
+	if x < 0 || y < 0 || x >= m.W || y >= m.H {
+		return color.RGBA{}
+	}
+	p := m.Pix[3*(y*m.W+x):]
+	return color.RGBA{p[0], p[1], p[2], 255}
+}
+
+// RGBA returns the image as an opaque *image.RGBA.
+func (m *RGB) RGBA() *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
+	for i, j := 0, 0; i < len(m.Pix); i, j = i+3, j+4 {
+		out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = m.Pix[i], m.Pix[i+1], m.Pix[i+2], 255
+	}
+	return out
+}
+
+// Clone returns a deep copy.
+func (m *RGB) Clone() *RGB {
+	return &RGB{W: m.W, H: m.H, Pix: append([]uint8(nil), m.Pix...)}
+}
+
+// LoadRGB reads an image file (PNG, JPEG, BMP or TIFF) and converts it to 8-bit RGB
+// the way PIL's Image.open(path).convert("RGB") does (see the package comment).
+func LoadRGB(path string) (*RGB, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := decodeImage(data)
+	if err != nil {
+		return nil, fmt.Errorf("imaging: %s: %w", path, err)
+	}
+	return FromImage(img), nil
+}
+
+// DecodeRGB decodes an encoded image held in memory, as LoadRGB does for a file.
+func DecodeRGB(data []byte) (*RGB, error) {
+	img, err := decodeImage(data)
+	if err != nil {
+		return nil, fmt.Errorf("imaging: %w", err)
+	}
+	return FromImage(img), nil
+}
+
+// ImageSize reads only the header of an image file and returns its width and height.
+func ImageSize(path string) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("imaging: %w", err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("imaging: %s: %w", path, explain(err, nil))
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("imaging: %w", err)
+	}
+	return data, nil
+}
+
+// decodeImage checks the header (format, size, pixel limit) before decoding.
+func decodeImage(data []byte) (image.Image, error) {
+	if len(data) == 0 {
+		return nil, errors.New("empty file")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, explain(err, data)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s image has zero size (%d×%d)", format, cfg.Width, cfg.Height)
+	}
+	if n := int64(cfg.Width) * int64(cfg.Height); n > MaxPixels {
+		return nil, fmt.Errorf("%s image is %d×%d = %d pixels, more than the limit of %d (imaging.MaxPixels)",
+			format, cfg.Width, cfg.Height, n, MaxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("corrupt %s data: %w", format, explain(err, data))
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, fmt.Errorf("corrupt %s data: header says %d×%d, pixels are %d×%d",
+			format, cfg.Width, cfg.Height, b.Dx(), b.Dy())
+	}
+	return img, nil
+}
+
+// explain turns the decoders' terse errors into messages a user can act on.
+func explain(err error, data []byte) error {
+	switch {
+	case errors.Is(err, image.ErrFormat):
+		if looksLikeText(data) {
+			return errors.New("not an image: the file holds text")
+		}
+		return errors.New("unknown image format (want PNG, JPEG, BMP or TIFF)")
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("file is truncated (%v)", err)
+	}
+	return err
+}
+
+func looksLikeText(data []byte) bool {
+	if len(data) == 0 {
+		return false
+	}
+	n := min(len(data), 512)
+	for _, c := range data[:n] {
+		if c < 0x09 || (c > 0x0d && c < 0x20) || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// FromImage converts any decoded image to 8-bit RGB with PIL's convert("RGB") rules:
+// grey repeats the channel; alpha is dropped, not composited (straight colour is kept,
+// premultiplied colour is un-premultiplied first); 16-bit colour keeps the high byte;
+// 16-bit grey is clipped to 255 (PIL opens it as mode "I" or "I;16" and clips);
+// palette indices are looked up. The result's origin is (0, 0).
+func FromImage(img image.Image) *RGB {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := NewRGB(w, h)
+	put := func(x, y int, r, g, bl uint8) {
+		p := out.Pix[3*(y*w+x):]
+		p[0], p[1], p[2] = r, g, bl
+	}
+	switch src := img.(type) {
+	case *image.Gray:
+		for y := range h {
+			row := src.Pix[(y)*src.Stride:]
+			for x := range w {
+				v := row[x]
+				put(x, y, v, v, v)
+			}
+		}
+	case *image.Gray16:
+		for y := range h {
+			row := src.Pix[y*src.Stride:]
+			for x := range w {
+				v := uint16(row[2*x])<<8 | uint16(row[2*x+1])
+				c := uint8(min(v, 255))
+				put(x, y, c, c, c)
+			}
+		}
+	case *image.NRGBA:
+		for y := range h {
+			row := src.Pix[y*src.Stride:]
+			for x := range w {
+				put(x, y, row[4*x], row[4*x+1], row[4*x+2])
+			}
+		}
+	case *image.NRGBA64:
+		for y := range h {
+			row := src.Pix[y*src.Stride:]
+			for x := range w {
+				put(x, y, row[8*x], row[8*x+2], row[8*x+4])
+			}
+		}
+	case *image.RGBA:
+		for y := range h {
+			row := src.Pix[y*src.Stride:]
+			for x := range w {
+				p := row[4*x:]
+				put(x, y, unpremul8(p[0], p[3]), unpremul8(p[1], p[3]), unpremul8(p[2], p[3]))
+			}
+		}
+	case *image.Paletted:
+		pal := make([][3]uint8, 256)
+		for i, c := range src.Palette {
+			if i < 256 {
+				pal[i] = straightRGB(c)
+			}
+		}
+		for y := range h {
+			row := src.Pix[y*src.Stride:]
+			for x := range w {
+				c := pal[row[x]]
+				put(x, y, c[0], c[1], c[2])
+			}
+		}
+	case *image.YCbCr:
+		for y := range h {
+			for x := range w {
+				c := src.YCbCrAt(b.Min.X+x, b.Min.Y+y)
+				r, g, bl := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+				put(x, y, r, g, bl)
+			}
+		}
+	default:
+		for y := range h {
+			for x := range w {
+				c := straightRGB(img.At(b.Min.X+x, b.Min.Y+y))
+				put(x, y, c[0], c[1], c[2])
+			}
+		}
+	}
+	return out
+}
+
+// unpremul8 undoes alpha premultiplication as PIL's "RGBa" unpacker does
+// (integer division, zero colour where alpha is zero).
+func unpremul8(c, a uint8) uint8 {
+	switch a {
+	case 255:
+		return c
+	case 0:
+		return 0
+	}
+	return uint8(min(int(c)*255/int(a), 255))
+}
+
+// straightRGB returns the non-premultiplied 8-bit colour of c, alpha dropped.
+func straightRGB(c color.Color) [3]uint8 {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return [3]uint8{c.R, c.G, c.B}
+	case color.Gray:
+		return [3]uint8{c.Y, c.Y, c.Y}
+	case color.NRGBA64:
+		return [3]uint8{uint8(c.R >> 8), uint8(c.G >> 8), uint8(c.B >> 8)}
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return [3]uint8{uint8(n.R >> 8), uint8(n.G >> 8), uint8(n.B >> 8)}
+}
