@@ -59,7 +59,7 @@ func (m *Model) Close() {
 }
 
 // Abnormal is an abnormal reference: its patch features [N, C] and its defect patch
-// mask (N values on the same grid, true = defect; see PatchMask).
+// mask (N values on the same grid, true = defect; see imaging.PatchMask).
 type Abnormal struct {
 	Features *tensor.Dense
 	Mask     []bool

@@ -5,38 +5,6 @@ import (
 	"math"
 )
 
-// PatchMask maps a binary side×side pixel mask (row-major, true = defect) to the patch
-// grid of spec §2: patch (i, j) is a defect patch when any pixel in rows
-// patch·i−1 … patch·i+patch−2 and the same columns (clipped to the image) is a defect:
-// the window of an all-ones patch×patch convolution with stride patch and padding 1.
-// side must be a positive multiple of patch; the grid is side/patch on each axis.
-func PatchMask(mask []bool, side, patch int) ([]bool, error) {
-	if patch < 1 || side < patch || side%patch != 0 {
-		return nil, fmt.Errorf("head: mask side %d is not a positive multiple of the patch size %d", side, patch)
-	}
-	if len(mask) != side*side {
-		return nil, fmt.Errorf("head: mask has %d pixels, want %d×%d", len(mask), side, side)
-	}
-	g := side / patch
-	out := make([]bool, g*g)
-	for i := 0; i < g; i++ {
-		r0, r1 := max(0, patch*i-1), min(side, patch*i+patch-1)
-		for j := 0; j < g; j++ {
-			c0, c1 := max(0, patch*j-1), min(side, patch*j+patch-1)
-		window:
-			for r := r0; r < r1; r++ {
-				for c := c0; c < c1; c++ {
-					if mask[r*side+c] {
-						out[i*g+j] = true
-						break window
-					}
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
 // PositionCode is the normalised 2-D sine code of DETR (spec §6) for one reference image
 // on a g×g grid with the defect mask as DETR's padding mask: y counts the non-defect
 // patches down each column and x along each row, each divided by its last value (+1e−6)

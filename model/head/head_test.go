@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
@@ -18,8 +19,7 @@ const fixtureDir = "../../testdata/fixtures/ideal-head-g8/"
 type fixture struct {
 	w                       *Weights
 	normal, abnormal, query *tensor.Dense // [64, 384]
-	abnPixelMask            []bool        // 112×112
-	side                    int
+	abnMask                 *imaging.Mask // 112×112
 	exp                     map[string]*tensor.Dense
 }
 
@@ -44,9 +44,9 @@ func loadFixture(t testing.TB) *fixture {
 	f := &fixture{w: w, normal: flat("normal_features"), abnormal: flat("abnormal_features"),
 		query: flat("query_features"), exp: exp.Tensors}
 	m := in.Tensors["abnormal_masks"]
-	f.side = m.Shape[1]
-	for _, v := range m.Data {
-		f.abnPixelMask = append(f.abnPixelMask, v > 0)
+	f.abnMask = imaging.NewMask(m.Shape[2], m.Shape[1])
+	for i, v := range m.Data {
+		f.abnMask.Pix[i] = v > 0
 	}
 	return f
 }
@@ -77,10 +77,7 @@ func backends() []kernels.Backend {
 
 func TestFixture(t *testing.T) {
 	f := loadFixture(t)
-	pm, err := PatchMask(f.abnPixelMask, f.side, 14)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := imaging.PatchMask(f.abnMask, 14)
 	for i, v := range f.exp["abnormal_patch_masks"].Data {
 		if pm[i] != (v > 0.5) {
 			t.Fatalf("abnormal_patch_masks[%d] = %v, fixture %v", i, pm[i], v)
@@ -115,7 +112,7 @@ func TestFixture(t *testing.T) {
 				t.Fatal(err)
 			}
 			il := res.ImageLogits()
-			pl := res.PixelLogits(f.side)
+			pl := res.PixelLogits(f.abnMask.W)
 			got := []struct {
 				name string
 				v    []float32

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/tensor"
 )
@@ -67,10 +68,7 @@ func TestNormalOnly(t *testing.T) {
 
 func TestNoNormalReferences(t *testing.T) {
 	f := loadFixture(t)
-	pm, err := PatchMask(f.abnPixelMask, f.side, 14)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pm := imaging.PatchMask(f.abnMask, 14)
 	var pool [][]float32
 	for p, d := range pm {
 		if !d {
@@ -222,39 +220,6 @@ func TestEpisodeErrors(t *testing.T) {
 		if _, err := ep.Score(c.q); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("query %v: error %v, want one containing %q", c.q.Shape, err, c.want)
 		}
-	}
-}
-
-func TestPatchMaskWindow(t *testing.T) {
-	// One defect pixel at (r, c) on a 28×28 image (2×2 grid): the window of patch i is
-	// rows 14i−1 … 14i+12, so pixel 13 belongs to patch 1 only and pixel 27 to none.
-	cases := []struct {
-		r, c int
-		want []bool
-	}{
-		{0, 0, []bool{true, false, false, false}},
-		{12, 12, []bool{true, false, false, false}},
-		{13, 0, []bool{false, false, true, false}},
-		{0, 13, []bool{false, true, false, false}},
-		{26, 26, []bool{false, false, false, true}},
-		{27, 27, []bool{false, false, false, false}},
-	}
-	for _, c := range cases {
-		m := make([]bool, 28*28)
-		m[c.r*28+c.c] = true
-		got, err := PatchMask(m, 28, 14)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range got {
-			if got[i] != c.want[i] {
-				t.Errorf("pixel (%d, %d): patches %v, want %v", c.r, c.c, got, c.want)
-				break
-			}
-		}
-	}
-	if _, err := PatchMask(make([]bool, 30*30), 30, 14); err == nil {
-		t.Error("side 30 with patch 14: no error")
 	}
 }
 
