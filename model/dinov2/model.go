@@ -144,11 +144,20 @@ func (m *Model) workspace(b kernels.Backend, s *bound, size int) *workspace {
 	return w
 }
 
+// CheckSize reports whether S is a usable input side: a positive multiple of the
+// patch size.
+func (m *Model) CheckSize(size int) error {
+	if size <= 0 || size%m.Patch != 0 {
+		return fmt.Errorf("dinov2: input size %d is not a positive multiple of the patch size %d", size, m.Patch)
+	}
+	return nil
+}
+
 // CheckInput validates an image for Features: 3·S·S finite values, S a positive
 // multiple of the patch size.
 func (m *Model) CheckInput(pixels []float32, size int) error {
-	if size <= 0 || size%m.Patch != 0 {
-		return fmt.Errorf("dinov2: input size %d is not a positive multiple of the patch size %d", size, m.Patch)
+	if err := m.CheckSize(size); err != nil {
+		return err
 	}
 	if len(pixels) != 3*size*size {
 		return fmt.Errorf("dinov2: %d pixel values for a 3×%d×%d image (want %d)", len(pixels), size, size, 3*size*size)
