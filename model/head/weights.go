@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
@@ -89,24 +90,38 @@ func shapes(m, c int) map[string][]int {
 	}
 }
 
-// ReadFile loads head weights from a safetensors file with the official names.
-func ReadFile(path string) (*Weights, error) {
-	f, err := weights.ReadSafetensors(path)
+// ReadFile loads head weights from a file of any kind weights.Load reads (safetensors,
+// a torch.save state dict, a TorchScript archive). The parameters are those named
+// prefix + official name; an empty prefix is detected from where
+// learnable_vectors.weight sits (e.g. "inner." in a traced model of the authors).
+func ReadFile(path, prefix string) (*Weights, error) {
+	f, err := weights.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
-	w, err := Load(f, "")
+	if prefix == "" {
+		if prefix, err = f.FindPrefix(NameVectors); err != nil {
+			return nil, fmt.Errorf("head: %s: %w", path, err)
+		}
+	}
+	w, err := Load(f, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
 	return w, nil
 }
 
+// moduleRoots are the head's sub-modules: a tensor under one of them (after the prefix)
+// must be one of the head's parameters.
+var moduleRoots = []string{"learnable_vectors.", "cro_attn.", "ffn_layer.", "norm_out."}
+
 // Load takes the head's parameters from f, each named prefix + official name (prefix is
-// "" for a plain state dict, e.g. "inner." for a wrapped module). Every parameter must be
-// present with its exact shape, and no other tensor under the prefix may be present.
-// The hyper-parameters come from f.Metadata (keys topk, topr, proj_alpha, nheads), with
-// the spec's defaults for absent keys.
+// "" for a plain state dict, e.g. "inner." for the authors' traced model). Every
+// parameter must be present with its exact shape, and no other tensor may sit in the
+// head's modules (learnable_vectors, cro_attn, ffn_layer, norm_out); tensors of other
+// modules (a backbone stored in the same file) are ignored. The hyper-parameters come
+// from f.Metadata (keys topk, topr, proj_alpha, nheads), with the spec's defaults for
+// absent keys.
 func Load(f *weights.File, prefix string) (*Weights, error) {
 	tv, ok := f.Tensors[prefix+NameVectors]
 	if !ok {
@@ -134,8 +149,12 @@ func Load(f *weights.File, prefix string) (*Weights, error) {
 		w.Tensors[name] = t
 	}
 	for name := range f.Tensors {
-		if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
-			if _, ok := want[name[len(prefix):]]; !ok {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			continue
+		}
+		for _, root := range moduleRoots {
+			if _, known := want[rest]; strings.HasPrefix(rest, root) && !known {
 				return nil, fmt.Errorf("head: unexpected tensor %q (not a parameter of the IDEAL head)", name)
 			}
 		}

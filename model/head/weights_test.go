@@ -2,6 +2,7 @@ package head
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
-	if _, err := ReadFile(filepath.Join(t.TempDir(), "absent.safetensors")); err == nil || !strings.HasPrefix(err.Error(), "head: ") {
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "absent.safetensors"), ""); err == nil || !strings.HasPrefix(err.Error(), "head: ") {
 		t.Errorf("missing file: error %v", err)
 	}
 }
@@ -89,7 +90,7 @@ func TestInitRoundTrip(t *testing.T) {
 	if err := w.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ReadFile(path)
+	r, err := ReadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +161,36 @@ func TestInitDistributions(t *testing.T) {
 	}
 	if _, err := Init(100, 45, 1); err == nil {
 		t.Error("width 100 (not a multiple of 8 heads): no error")
+	}
+}
+
+// TestReadOfficialCheckpoints reads the head from the authors' torch.save state dict
+// and from their traced model (prefix "inner.", backbone beside it): the same tensors
+// as the safetensors fixture.
+func TestReadOfficialCheckpoints(t *testing.T) {
+	const dir = "../../../shared/fixtures/official-checkpoints/"
+	want, err := ReadFile(fixtureDir+"head.safetensors", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"head_official.pth", "trace_tiny.pt"} {
+		if _, err := os.Stat(dir + name); err != nil {
+			t.Skipf("official checkpoints not present (%v): they live in the project's shared fixtures", err)
+		}
+		w, err := ReadFile(dir+name, "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for n, wt := range want.Tensors {
+			got := w.Tensors[n]
+			for i := range wt.Data {
+				if got.Data[i] != wt.Data[i] {
+					t.Fatalf("%s: %s[%d] = %v, safetensors fixture %v", name, n, i, got.Data[i], wt.Data[i])
+				}
+			}
+		}
+		if w.Config != DefaultConfig() {
+			t.Errorf("%s: config %+v, want the defaults (no metadata)", name, w.Config)
+		}
 	}
 }
