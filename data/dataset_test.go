@@ -2,6 +2,7 @@ package data
 
 import (
 	"errors"
+	"hash/fnv"
 	"image"
 	"image/color"
 	"image/png"
@@ -20,8 +21,10 @@ func writePNG(t *testing.T, root, rel string, mask bool) {
 		t.Fatal(err)
 	}
 	im := image.NewGray(image.Rect(0, 0, 4, 4))
+	h := fnv.New32a()
+	h.Write([]byte(rel))
 	for i := range im.Pix {
-		im.Pix[i] = uint8(i * 13)
+		im.Pix[i] = uint8(i*13) + uint8(h.Sum32()>>uint(i%4*8)) // distinct content per file
 	}
 	if mask {
 		clear(im.Pix)
