@@ -1,0 +1,214 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// PixelResult holds the pixel-level metrics of one class. AUROC and F1Max are NaN
+// when the class has no anomalous or no normal pixel, AUPRO when it has no
+// ground-truth region or no normal pixel.
+type PixelResult struct {
+	AUROC, F1Max, AUPRO float64
+	Pixels, Anomalous   int64
+	Regions             int
+	UndefinedBecause    string // why AUROC/F1Max/AUPRO are NaN, "" when defined
+}
+
+// PixelAccumulator collects anomaly maps and their ground-truth masks one image
+// at a time and computes the exact pixel metrics of all of them together.
+// It keeps 4 bytes per normal pixel and 8 bytes per anomalous pixel.
+type PixelAccumulator struct {
+	neg        []uint32 // keys of normal pixels
+	pos        []uint64 // key<<32 | region index of anomalous pixels
+	regionSize []uint32 // pixels per ground-truth region, over all images
+	labels     []int32  // scratch for labelRegions
+	stack      []int32
+}
+
+// NewPixelAccumulator returns an empty accumulator; expectedPixels (0 if
+// unknown) reserves room for that many normal pixels so the key store is not
+// reallocated while it grows.
+func NewPixelAccumulator(expectedPixels int) *PixelAccumulator {
+	return &PixelAccumulator{neg: make([]uint32, 0, max(expectedPixels, 0))}
+}
+
+// scoreKey maps a float32 to a uint32 whose unsigned order is the order of the
+// scores; −0 and +0 get the same key so they tie, as they compare equal.
+func scoreKey(f float32) uint32 {
+	b := math.Float32bits(f)
+	if b == 0x80000000 {
+		b = 0
+	}
+	if b&0x80000000 != 0 {
+		return ^b
+	}
+	return b | 0x80000000
+}
+
+// Add adds one image: scores and mask are width×height, row-major; mask[i] marks
+// an anomalous pixel. A nil mask means every pixel is normal. Scores must not be
+// NaN.
+func (a *PixelAccumulator) Add(width, height int, scores []float32, mask []bool) error {
+	n := width * height
+	if width <= 0 || height <= 0 || n > math.MaxInt32 {
+		return fmt.Errorf("metrics: bad map size %d×%d", width, height)
+	}
+	if len(scores) != n {
+		return fmt.Errorf("metrics: map has %d values, want %d×%d", len(scores), width, height)
+	}
+	if mask != nil && len(mask) != n {
+		return fmt.Errorf("metrics: mask has %d values, map is %d×%d", len(mask), width, height)
+	}
+	for i, s := range scores {
+		if s != s {
+			return fmt.Errorf("metrics: map value at (%d, %d) is NaN", i%width, i/width)
+		}
+	}
+	if mask == nil || !slices.Contains(mask, true) {
+		for _, s := range scores {
+			a.neg = append(a.neg, scoreKey(s))
+		}
+		return nil
+	}
+	if cap(a.labels) < n {
+		a.labels = make([]int32, n)
+	}
+	labels := a.labels[:n]
+	var sizes []uint32
+	sizes, a.stack = labelRegions(mask, width, height, labels, a.stack)
+	base := uint64(len(a.regionSize)) - 1 // label k is region base+k
+	if uint64(len(a.regionSize))+uint64(len(sizes)) > math.MaxUint32 {
+		return fmt.Errorf("metrics: more than %d ground-truth regions", uint32(math.MaxUint32))
+	}
+	a.regionSize = append(a.regionSize, sizes...)
+	for i, s := range scores {
+		k := scoreKey(s)
+		if mask[i] {
+			a.pos = append(a.pos, uint64(k)<<32|(base+uint64(labels[i])))
+		} else {
+			a.neg = append(a.neg, k)
+		}
+	}
+	return nil
+}
+
+// Result computes P-AUROC, P-F1max and AU-PRO up to the FPR limit proLimit
+// (0 < proLimit ≤ 1; MVTec uses 0.3) over everything added so far. It reorders
+// the stored keys but keeps them, so Result may be called again.
+func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
+	if !(proLimit > 0 && proLimit <= 1) {
+		return PixelResult{}, fmt.Errorf("metrics: PRO limit %v outside (0, 1]", proLimit)
+	}
+	r := PixelResult{Pixels: int64(len(a.neg) + len(a.pos)), Anomalous: int64(len(a.pos)), Regions: len(a.regionSize)}
+	c := newCurve(uint64(len(a.pos)), uint64(len(a.neg)), len(a.regionSize), proLimit)
+	weight := make([]float64, len(a.regionSize))
+	for i, s := range a.regionSize {
+		weight[i] = 1 / float64(s)
+	}
+	negOff := partitionTop16(a.neg, 0)
+	posOff := partitionTop16(a.pos, 32)
+	var counts [1 << 16]uint32
+	for b := 1<<16 - 1; b >= 0; b-- {
+		negB := a.neg[negOff[b]:negOff[b+1]]
+		posB := a.pos[posOff[b]:posOff[b+1]]
+		if len(negB) == 0 && len(posB) == 0 {
+			continue
+		}
+		slices.Sort(posB) // usually small; the key is in the high bits
+		j := len(posB) - 1
+		// emit merges the anomalous pixels of this bucket with normal keys
+		// arriving in descending order (low 16 bits lo, count dn).
+		// takePos sums the anomalous pixels of this bucket whose low 16 key
+		// bits equal lo (they are next, walking posB from its end).
+		takePos := func(lo uint32) (dp uint64, dw float64) {
+			for ; j >= 0 && uint32(posB[j]>>32)&0xffff == lo; j-- {
+				dp++
+				dw += weight[uint32(posB[j])]
+			}
+			return dp, dw
+		}
+		// emit merges the anomalous pixels of this bucket with normal keys
+		// arriving in descending order (low 16 bits lo, count dn); it is also
+		// called with dn = 0 to flush anomalous keys below the last normal one.
+		emit := func(lo uint32, dn uint64) {
+			for j >= 0 && uint32(posB[j]>>32)&0xffff > lo {
+				dp, dw := takePos(uint32(posB[j]>>32) & 0xffff)
+				c.step(0, dp, dw)
+			}
+			dp, dw := takePos(lo)
+			c.step(dn, dp, dw)
+		}
+		if len(negB) >= 4096 {
+			for _, k := range negB {
+				counts[k&0xffff]++
+			}
+			for lo := 1<<16 - 1; lo >= 0; lo-- {
+				if n := counts[lo]; n > 0 {
+					counts[lo] = 0
+					emit(uint32(lo), uint64(n))
+				}
+			}
+		} else {
+			slices.Sort(negB)
+			for i := len(negB) - 1; i >= 0; {
+				k := negB[i]
+				n := uint64(0)
+				for ; i >= 0 && negB[i] == k; i-- {
+					n++
+				}
+				emit(k&0xffff, n)
+			}
+		}
+		for j >= 0 { // anomalous pixels below the lowest normal key of the bucket
+			dp, dw := takePos(uint32(posB[j]>>32) & 0xffff)
+			c.step(0, dp, dw)
+		}
+	}
+	r.AUROC, r.F1Max, r.AUPRO = c.auroc(), c.f1Max(), c.auPRO()
+	switch {
+	case r.Pixels == 0:
+		r.UndefinedBecause = "no pixels"
+	case len(a.pos) == 0:
+		r.UndefinedBecause = "no anomalous pixels"
+	case len(a.neg) == 0:
+		r.UndefinedBecause = "no normal pixels"
+	}
+	return r, nil
+}
+
+// partitionTop16 reorders keys in place so that they are grouped by the top 16
+// bits of uint32(key>>shift), in ascending order of those bits (one level of an
+// American flag sort), and returns the start of every group plus the end.
+func partitionTop16[T uint32 | uint64](keys []T, shift uint) []int {
+	bucket := func(v T) int { return int(uint32(uint64(v)>>shift) >> 16) }
+	var count [1 << 16]int
+	for _, v := range keys {
+		count[bucket(v)]++
+	}
+	off := make([]int, 1<<16+1)
+	for b := range count {
+		off[b+1] = off[b] + count[b]
+	}
+	next := make([]int, 1<<16)
+	copy(next, off[:1<<16])
+	for b := range 1 << 16 {
+		end := off[b+1]
+		for i := next[b]; i < end; i = next[b] {
+			v := keys[i]
+			d := bucket(v)
+			// follow the cycle: put v where it belongs until something of
+			// bucket b comes back
+			for d != b {
+				j := next[d]
+				next[d]++
+				keys[j], v = v, keys[j]
+				d = bucket(v)
+			}
+			keys[i] = v
+			next[b]++
+		}
+	}
+	return off
+}
