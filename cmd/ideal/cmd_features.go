@@ -28,7 +28,7 @@ const featuresUsage = "--backbone FILE [--size S] [--backend NAME] [--heads H] I
 
 func runFeatures(args []string) error {
 	fs := newFlagSet("features", featuresUsage)
-	backbone := fs.String("backbone", "", "DINOv2 weights (Hugging Face or torch-hub names, safetensors)")
+	backbone := fs.String("backbone", "", "DINOv2 weights: safetensors, .pth state dict or TorchScript, Hugging Face or torch-hub names")
 	size := fs.Int("size", 448, "input side S in pixels, a multiple of the patch size (14)")
 	backendName := fs.String("backend", "cpu", "compute backend: "+backendNames)
 	heads := fs.Int("heads", 0, "attention heads (0: from the weights' metadata, a config.json beside them, or width/64)")

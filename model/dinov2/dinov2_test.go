@@ -3,6 +3,7 @@ package dinov2
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -348,4 +349,45 @@ func oracle(f *weights.File, heads, regs int, px []float32, size int) *tensor.De
 		}
 	}
 	return out
+}
+
+// The official checkpoints (a torch.save state dict with torch-hub names, and the
+// TorchScript trace of the authors' model holding the same backbone under
+// "inner.vision_encoder.") load, and give the same features.
+func TestOfficialCheckpoints(t *testing.T) {
+	const dir = "../../../shared/fixtures/official-checkpoints/"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("official checkpoints not available (%v): they live in ../shared/fixtures, outside the repository", err)
+	}
+	pth, err := Load(dir+"hub_state_dict_vits_1block.pth", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Naming: "torch-hub", Width: 384, Depth: 1, Heads: 6, Patch: 14, PosGrid: 5}
+	if pth.Config != want {
+		t.Errorf("state dict config %+v, want %+v", pth.Config, want)
+	}
+	ts, err := Load(dir+"trace_tiny.pt", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Prefix = "inner.vision_encoder."
+	if ts.Config != want {
+		t.Errorf("TorchScript config %+v, want %+v", ts.Config, want)
+	}
+	io, err := weights.ReadSafetensors(dir + "trace_tiny_io.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := kernels.NewReference()
+	px := io.Tensors["query_image"].Data
+	f1, err := pth.Features(b, px, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := ts.Features(b, px, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareFeatures(t, f2, f1, 0, 1-1e-12)
 }

@@ -99,11 +99,12 @@ var hubNames = names{
 	fc1: "mlp.fc1", fc2: "mlp.fc2", outP: "attn.proj", qkv: "attn.qkv",
 }
 
-// Load reads a backbone weight file and builds the model. When Options.Heads is 0 and
+// Load reads a backbone weight file (safetensors, a torch.save state dict or a
+// TorchScript archive; see weights.Load) and builds the model. When Options.Heads is 0 and
 // the file's metadata does not name the head count, a config.json in the same folder
 // (Hugging Face layout) is consulted for num_attention_heads or num_heads.
 func Load(path string, opt Options) (*Model, error) {
-	f, err := weights.ReadSafetensors(path)
+	f, err := weights.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("dinov2: %w", err)
 	}
