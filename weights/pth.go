@@ -93,7 +93,7 @@ func dictEntries(v any) []types.DictEntry {
 // dict flattens a state dict: tensors are kept, dicts are entered, other values skipped.
 func (w *treeWalk) dict(d any, prefix string, depth int) error {
 	if depth > maxTreeDepth {
-		return fmt.Errorf("dicts nested more than %d deep at %q", maxTreeDepth, prefix)
+		return fmt.Errorf("dicts nested more than %d deep at %q", maxTreeDepth, clip(prefix))
 	}
 	for _, e := range dictEntries(d) {
 		if w.visited++; w.visited > maxTreeNodes {
@@ -107,7 +107,7 @@ func (w *treeWalk) dict(d any, prefix string, depth int) error {
 			key = strconv.Itoa(k)
 		default:
 			if _, ok := e.Value.(*torchTensor); ok || isDict(e.Value) {
-				return fmt.Errorf("dict key %s under %q is not a string", describe(e.Key), prefix)
+				return fmt.Errorf("dict key %s under %q is not a string", describe(e.Key), clip(prefix))
 			}
 			continue
 		}

@@ -226,16 +226,21 @@ func intTuple(v any, what string) ([]int64, error) {
 	return out, nil
 }
 
+// clip shortens a name for an error message.
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
 // describe names a decoded pickle value for an error message without dumping it.
 func describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "None"
 	case string:
-		if len(x) > 40 {
-			x = x[:40] + "…"
-		}
-		return fmt.Sprintf("string %q", x)
+		return fmt.Sprintf("string %q", clip(x))
 	case int, bool, float64:
 		return fmt.Sprintf("%T %v", x, x)
 	case *moduleObject:
@@ -253,23 +258,24 @@ func describe(v any) string {
 // the unpickler never allocates more than the pickle holds. Opcodes that need outside
 // help (the extension registry, out-of-band buffers) are refused.
 func scanPickle(p []byte) error {
-	i := 0
+	i, at := 0, 0
 	need := func(n uint64) error {
 		if n > uint64(len(p)-i) {
-			return fmt.Errorf("pickle truncated: opcode at byte %d needs %d more bytes, %d left", i, n, len(p)-i)
+			return fmt.Errorf("pickle truncated: opcode 0x%02x at byte %d needs %d more bytes, %d left", p[at], at, n, len(p)-i)
 		}
 		return nil
 	}
 	line := func() error {
 		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
-			return fmt.Errorf("pickle truncated: unterminated text argument at byte %d", i)
+			return fmt.Errorf("pickle truncated: unterminated text argument of opcode %q at byte %d", p[at], at)
 		}
 		i += j + 1
 		return nil
 	}
 	for i < len(p) {
-		at, op := i, p[i]
+		at = i
+		op := p[i]
 		i++
 		var err error
 		switch op {

@@ -54,7 +54,7 @@ func (a *torchArchive) torchScript() (*File, error) {
 // __getstate__ whose state is not a dict has no named attributes and is skipped.
 func (w *treeWalk) module(m *moduleObject, prefix string, depth int) error {
 	if depth > maxTreeDepth {
-		return fmt.Errorf("modules nested more than %d deep at %q", maxTreeDepth, prefix)
+		return fmt.Errorf("modules nested more than %d deep at %q", maxTreeDepth, clip(prefix))
 	}
 	for _, e := range dictEntries(m.state) {
 		if w.visited++; w.visited > maxTreeNodes {
@@ -62,7 +62,7 @@ func (w *treeWalk) module(m *moduleObject, prefix string, depth int) error {
 		}
 		name, ok := e.Key.(string)
 		if !ok {
-			return fmt.Errorf("attribute name %s of %s (%q) is not a string", describe(e.Key), m.class, prefix)
+			return fmt.Errorf("attribute name %s of %s (%q) is not a string", describe(e.Key), m.class, clip(prefix))
 		}
 		switch v := e.Value.(type) {
 		case *torchTensor:
