@@ -1,0 +1,247 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ideal-fsad/ideal/tensor"
+	"github.com/ideal-fsad/ideal/weights"
+)
+
+const headFixture = "../../testdata/fixtures/ideal-head-g8/"
+
+// scoreFixtureFiles writes the ideal-head-g8 inputs as features files and the abnormal
+// mask as a PNG, as a user would have them, and returns their paths.
+func scoreFixtureFiles(t *testing.T) (dir string, exp map[string]*tensor.Dense) {
+	t.Helper()
+	in, err := weights.ReadSafetensors(headFixture + "inputs.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := weights.ReadSafetensors(headFixture + "expected.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	for _, name := range []string{"normal", "abnormal", "query"} {
+		f := in.Tensors[name+"_features"]
+		feats := tensor.FromData(f.Data, 64, 384)
+		md := map[string]string{"format": "ideal-features", "size": "112", "grid": "8", "width": "384"}
+		if err := weights.WriteSafetensors(filepath.Join(dir, name+".safetensors"), map[string]*tensor.Dense{"features": feats}, md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := in.Tensors["abnormal_masks"]
+	img := image.NewGray(image.Rect(0, 0, 112, 112))
+	for i, v := range m.Data {
+		if v > 0 {
+			img.Pix[i] = 255
+		}
+	}
+	writeTestPNG(t, filepath.Join(dir, "mask.png"), img)
+	return dir, e.Tensors
+}
+
+func writeTestPNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScoreJSONMatchesFixture(t *testing.T) {
+	dir, exp := scoreFixtureFiles(t)
+	out := filepath.Join(dir, "scores.json")
+	err := runScore([]string{"--backend", "reference", "--head", headFixture + "head.safetensors",
+		"--normal", filepath.Join(dir, "normal.safetensors"),
+		"--abnormal", filepath.Join(dir, "abnormal.safetensors"), "--abnormal-mask", filepath.Join(dir, "mask.png"),
+		filepath.Join(dir, "query.safetensors"), "--json", out, "--out", filepath.Join(dir, "maps")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got scoreJSON
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Queries) != 1 {
+		t.Fatalf("%d queries in the JSON, want 1", len(got.Queries))
+	}
+	q := got.Queries[0]
+	check := func(name string, rows [][]float32) {
+		var flat []float32
+		for _, r := range rows {
+			if len(r) != 8 {
+				t.Fatalf("%s: row of %d values, want 8", name, len(r))
+			}
+			flat = append(flat, r...)
+		}
+		want := exp[name].Data
+		if len(flat) != len(want) {
+			t.Fatalf("%s: %d values, want %d", name, len(flat), len(want))
+		}
+		var m float64
+		for i := range want {
+			m = math.Max(m, math.Abs(float64(flat[i]-want[i])))
+		}
+		if m > 1e-4 {
+			t.Errorf("%s: max abs error %.3g > 1e-4", name, m)
+		}
+		t.Logf("%s: max abs error %.2g", name, m)
+	}
+	check("anomaly_map", q.Map)
+	check("normal_score", q.NormalScore)
+	if d := math.Abs(float64(q.ImageScore - exp["image_score"].Data[0])); d > 1e-4 {
+		t.Errorf("image_score %v, fixture %v", q.ImageScore, exp["image_score"].Data[0])
+	}
+	for _, name := range []string{"query_map.png", "query_overlay.png"} {
+		f, err := os.Open(filepath.Join(dir, "maps", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := image.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != 112 || cfg.Height != 112 {
+			t.Errorf("%s: %v, %d×%d, want a 112×112 PNG", name, err, cfg.Width, cfg.Height)
+		}
+	}
+}
+
+func TestScoreNormalOnly(t *testing.T) {
+	dir, exp := scoreFixtureFiles(t)
+	out := filepath.Join(dir, "scores.json")
+	if err := runScore([]string{"--backend", "reference", "--normal", filepath.Join(dir, "normal.safetensors"),
+		filepath.Join(dir, "query.safetensors"), filepath.Join(dir, "abnormal.safetensors"), "--json", out}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(out)
+	var got scoreJSON
+	if err := json.Unmarshal(raw, &got); err != nil || len(got.Queries) != 2 {
+		t.Fatalf("%v, %d queries", err, len(got.Queries))
+	}
+	for i, r := range got.Queries[0].Map {
+		for j, a := range r {
+			want := 1 - exp["normal_score"].Data[i*8+j]
+			if math.Abs(float64(a-want)) > 1e-4 {
+				t.Fatalf("map[%d][%d] = %v, want 1 − s_n = %v", i, j, a, want)
+			}
+		}
+	}
+}
+
+func TestScoreErrors(t *testing.T) {
+	dir, _ := scoreFixtureFiles(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	// Features of another width (48) and of another grid (7×7).
+	if err := weights.WriteSafetensors(p("narrow.safetensors"), map[string]*tensor.Dense{"features": tensor.New(64, 48)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := weights.WriteSafetensors(p("grid7.safetensors"), map[string]*tensor.Dense{"features": tensor.New(49, 384)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tiny := "../../testdata/fixtures/dinov2-tiny/"
+	writeTestPNG(t, p("mask50.png"), image.NewGray(image.Rect(0, 0, 50, 50)))
+	if err := runInitHead([]string{"-o", p("head48.safetensors"), "--channels", "48"}); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--backend", "reference", "--json", p("out.json"), "--head", headFixture + "head.safetensors"}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mask missing", []string{"--normal", p("normal.safetensors"), "--abnormal", p("abnormal.safetensors"),
+			"--abnormal-mask", p("absent.png"), p("query.safetensors")}, "absent.png"},
+		{"mask flag missing", []string{"--normal", p("normal.safetensors"), "--abnormal", p("abnormal.safetensors"),
+			p("query.safetensors")}, "1 --abnormal but 0 --abnormal-mask"},
+		{"mask size", []string{"--backbone", tiny + "weights.safetensors", "--size", "98", "--abnormal", tiny + "input.png",
+			"--abnormal-mask", p("mask50.png"), "--head", p("head48.safetensors"), tiny + "input.png"}, "mask is 50×50 but its image is"},
+		{"width", []string{"--normal", p("normal.safetensors"), p("narrow.safetensors")}, "features are 48 wide but the head expects 384"},
+		{"grid", []string{"--normal", p("normal.safetensors"), p("grid7.safetensors")}, "query is on a 7×7 grid, the references on 8×8"},
+		{"image without backbone", []string{"--normal", tiny + "input.png", p("query.safetensors")}, "--backbone is needed"},
+		{"no query", []string{"--normal", p("normal.safetensors")}, "no query"},
+	}
+	for _, c := range cases {
+		err := runScore(append(append([]string(nil), base...), c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+	if _, err := os.Stat(p("out.json")); err == nil {
+		t.Error("a failed run left a JSON file")
+	}
+}
+
+// TestScoreImages runs the whole pipeline on images: the tiny DINOv2 fixture backbone,
+// a freshly initialised head of its width, the fixture image as normal and abnormal
+// reference and as query, and checks the outputs' shapes and ranges.
+func TestScoreImages(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	tiny := "../../testdata/fixtures/dinov2-tiny/"
+	if err := runInitHead([]string{"-o", p("head48.safetensors"), "--channels", "48", "--seed", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	w, h, err := imageSize(tiny + "input.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask := image.NewGray(image.Rect(0, 0, w, h))
+	for y := h / 3; y < h/2; y++ {
+		for x := w / 3; x < w/2; x++ {
+			mask.Pix[y*mask.Stride+x] = 1 // any non-zero value is a defect
+		}
+	}
+	writeTestPNG(t, p("mask.png"), mask)
+	err = runScore([]string{"--backend", "reference", "--backbone", tiny + "weights.safetensors", "--size", "98",
+		"--head", p("head48.safetensors"), "--normal", tiny + "input.png", "--abnormal", tiny + "input.png",
+		"--abnormal-mask", p("mask.png"), tiny + "input.png", "--json", p("s.json"), "--out", p("out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p("s.json"))
+	var got scoreJSON
+	if err := json.Unmarshal(raw, &got); err != nil || len(got.Queries) != 1 || len(got.Queries[0].Map) != 7 {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	// The query is the normal reference itself: every patch finds itself, s_n = 1.
+	for _, r := range got.Queries[0].NormalScore {
+		for _, v := range r {
+			if math.Abs(float64(v)-1) > 1e-5 {
+				t.Fatalf("s_n = %v for a query equal to the normal reference, want 1", v)
+			}
+		}
+	}
+	for _, name := range []string{"input_map.png", "input_overlay.png"} {
+		gw, gh, err := imageSize(p("out/" + name))
+		if err != nil || gw != w || gh != h {
+			t.Errorf("%s: %v, %d×%d, want the original %d×%d", name, err, gw, gh, w, h)
+		}
+	}
+}
+
+func imageSize(path string) (int, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	return cfg.Width, cfg.Height, err
+}
