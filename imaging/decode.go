@@ -236,6 +236,9 @@ func FromImage(img image.Image) *RGB {
 			}
 		}
 	case *image.YCbCr:
+		if b.Min == (image.Point{}) {
+			return fromYCbCr(src)
+		}
 		for y := range h {
 			for x := range w {
 				c := src.YCbCrAt(b.Min.X+x, b.Min.Y+y)
