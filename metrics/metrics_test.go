@@ -209,8 +209,12 @@ func TestPixelMetricsByHand(t *testing.T) {
 	if acc.Add(2, 2, []float32{1, 2, 3}, nil) == nil ||
 		acc.Add(2, 2, []float32{1, 2, 3, 4}, []bool{true}) == nil ||
 		acc.Add(0, 2, nil, nil) == nil ||
-		acc.Add(1, 1, []float32{float32(math.NaN())}, nil) == nil {
+		acc.Add(1, 1, []float32{float32(math.NaN())}, nil) == nil ||
+		acc.Add(2, 1, []float32{1, float32(math.NaN())}, []bool{true, false}) == nil {
 		t.Error("bad input accepted")
+	}
+	if r, _ := acc.Result(0.3); r.Pixels != 0 {
+		t.Errorf("rejected maps left %d pixels behind", r.Pixels)
 	}
 }
 

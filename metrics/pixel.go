@@ -47,6 +47,30 @@ func scoreKey(f float32) uint32 {
 	return b | 0x80000000
 }
 
+// isNaNKey reports whether k is the key of a NaN: NaNs sort beyond ±Inf.
+func isNaNKey(k uint32) bool { return k > 0xff800000 || k < 0x007fffff }
+
+// fillKeys writes the key of every score into dst and reports false if a score
+// is NaN.
+func fillKeys(dst []uint32, scores []float32) bool {
+	var bad bool
+	for i, s := range scores {
+		k := scoreKey(s)
+		bad = bad || isNaNKey(k)
+		dst[i] = k
+	}
+	return !bad
+}
+
+func nanError(scores []float32, width int) error {
+	for i, s := range scores {
+		if s != s {
+			return fmt.Errorf("metrics: map value at (%d, %d) is NaN", i%width, i/width)
+		}
+	}
+	return nil
+}
+
 // Add adds one image: scores and mask are width×height, row-major; mask[i] marks
 // an anomalous pixel. A nil mask means every pixel is normal. Scores must not be
 // NaN.
@@ -61,14 +85,12 @@ func (a *PixelAccumulator) Add(width, height int, scores []float32, mask []bool)
 	if mask != nil && len(mask) != n {
 		return fmt.Errorf("metrics: mask has %d values, map is %d×%d", len(mask), width, height)
 	}
-	for i, s := range scores {
-		if s != s {
-			return fmt.Errorf("metrics: map value at (%d, %d) is NaN", i%width, i/width)
-		}
-	}
 	if mask == nil || !slices.Contains(mask, true) {
-		for _, s := range scores {
-			a.neg = append(a.neg, scoreKey(s))
+		start := len(a.neg)
+		a.neg = slices.Grow(a.neg, n)[:start+n]
+		if !fillKeys(a.neg[start:], scores) {
+			a.neg = a.neg[:start]
+			return nanError(scores, width)
 		}
 		return nil
 	}
@@ -78,19 +100,36 @@ func (a *PixelAccumulator) Add(width, height int, scores []float32, mask []bool)
 	labels := a.labels[:n]
 	var sizes []uint32
 	sizes, a.stack = labelRegions(mask, width, height, labels, a.stack)
-	base := uint64(len(a.regionSize)) - 1 // label k is region base+k
 	if uint64(len(a.regionSize))+uint64(len(sizes)) > math.MaxUint32 {
 		return fmt.Errorf("metrics: more than %d ground-truth regions", uint32(math.MaxUint32))
 	}
-	a.regionSize = append(a.regionSize, sizes...)
+	var npos int
+	for _, s := range sizes {
+		npos += int(s)
+	}
+	base := uint64(len(a.regionSize)) - 1 // label k is region base+k
+	negStart, posStart := len(a.neg), len(a.pos)
+	neg := slices.Grow(a.neg, n-npos)[:negStart+n-npos]
+	pos := slices.Grow(a.pos, npos)[:posStart+npos]
+	in, ip := negStart, posStart
+	var bad bool
 	for i, s := range scores {
 		k := scoreKey(s)
+		bad = bad || isNaNKey(k)
 		if mask[i] {
-			a.pos = append(a.pos, uint64(k)<<32|(base+uint64(labels[i])))
+			pos[ip] = uint64(k)<<32 | (base + uint64(labels[i]))
+			ip++
 		} else {
-			a.neg = append(a.neg, k)
+			neg[in] = k
+			in++
 		}
 	}
+	if bad {
+		a.neg, a.pos = neg[:negStart], pos[:posStart]
+		return nanError(scores, width)
+	}
+	a.neg, a.pos = neg, pos
+	a.regionSize = append(a.regionSize, sizes...)
 	return nil
 }
 
