@@ -448,8 +448,8 @@ func (e *Episode) Deviations(q *tensor.Dense) (*tensor.Dense, error) {
 	rows := q.Shape[0]
 	qt := be.Upload(q.Data, rows, e.c)
 	defer be.Free(qt)
-	k, r := min(e.m.cfg.TopK, kernels.Rows(e.normals)), 0
-	r = min(e.m.cfg.TopR, k)
+	k := min(e.m.cfg.TopK, kernels.Rows(e.normals)) // e.k is 1 in normal-only episodes
+	r := min(e.m.cfg.TopR, k)
 	vals, idx, dst := be.Zeros(rows, k), be.Zeros(rows, k), be.Zeros(rows, e.c)
 	defer be.Free(vals)
 	defer be.Free(idx)
