@@ -185,3 +185,21 @@ func (m *Mask) Image() *image.Gray {
 	}
 	return g
 }
+
+// PrepareMask reads the defect mask of an image of imageW×imageH pixels, checks that
+// the sizes agree, resizes it to size×size (ResizeNearest) and maps it onto the patch
+// grid (PatchMask): the S×S mask for pixel metrics and the grid for the head.
+func PrepareMask(path string, imageW, imageH, size, patch int) (*Mask, []bool, error) {
+	if size <= 0 || patch <= 0 || size%patch != 0 {
+		return nil, nil, fmt.Errorf("imaging: input size %d is not a positive multiple of the patch size %d", size, patch)
+	}
+	m, err := ReadMask(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckMaskSize(imageW, imageH, m.W, m.H); err != nil {
+		return nil, nil, fmt.Errorf("%w (mask %s)", err, path)
+	}
+	m = m.ResizeNearest(size, size)
+	return m, PatchMask(m, patch), nil
+}

@@ -189,3 +189,30 @@ func TestMaskErrors(t *testing.T) {
 		t.Errorf("different size: %v", err)
 	}
 }
+
+func TestPrepareMask(t *testing.T) {
+	dir := t.TempDir()
+	g := image.NewGray(image.Rect(0, 0, 56, 28))
+	g.Pix[10*56+30] = 200 // pixel (30, 10)
+	p := filepath.Join(dir, "m.png")
+	if err := os.WriteFile(p, encodePNG(t, g), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, grid, err := PrepareMask(p, 56, 28, 28, 14)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 56×28 → 28×28: x 30 → 15 (⌊15·2⌋ = 30), y 10 → 10. Window of patch 1 is 13…26.
+	if m.W != 28 || m.H != 28 || m.Count() != 1 || !m.Pix[10*28+15] {
+		t.Errorf("resized mask %d×%d with %d defect pixels", m.W, m.H, m.Count())
+	}
+	if want := []bool{false, true, false, false}; !equalBools(grid, want) {
+		t.Errorf("patch grid %v, want %v", grid, want)
+	}
+	if _, _, err := PrepareMask(p, 56, 29, 28, 14); err == nil || !strings.Contains(err.Error(), "mask is 56×28 but its image is 56×29") {
+		t.Errorf("size mismatch: %v", err)
+	}
+	if _, _, err := PrepareMask(p, 56, 28, 30, 14); err == nil {
+		t.Error("size not a multiple of the patch accepted")
+	}
+}

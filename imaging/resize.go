@@ -161,11 +161,11 @@ func resampleHorizontal(src *RGB, c resampleCoeffs) *RGB {
 				k := c.k[x*c.ksize : x*c.ksize+n]
 				p := in[3*c.first[x] : 3*(c.first[x]+n)]
 				r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-				for i, kv := range k {
-					q := p[3*i : 3*i+3]
-					r += int32(q[0]) * kv
-					g += int32(q[1]) * kv
-					b += int32(q[2]) * kv
+				for _, kv := range k {
+					r += int32(p[0]) * kv
+					g += int32(p[1]) * kv
+					b += int32(p[2]) * kv
+					p = p[3:]
 				}
 				out[3*x], out[3*x+1], out[3*x+2] = clip8(r), clip8(g), clip8(b)
 			}
