@@ -99,8 +99,9 @@ func MatMulDims(dst, a, b Tensor, transB bool, ep Epilogue) (m, n, k int) {
 	return m, n, k
 }
 
-// GELUExact is x·Φ(x) with the erf form, in float64.
-func GELUExact(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+// GELUExact is x·Φ(x) with the erf form, in float64, written with erfc
+// (1 + erf(x/√2) = erfc(−x/√2)) so the negative tail does not cancel.
+func GELUExact(x float64) float64 { return 0.5 * x * math.Erfc(-x/math.Sqrt2) }
 
 // MatMul implements Backend.
 func (*Reference) MatMul(dst, a, b Tensor, transB bool, ep Epilogue) {

@@ -1,0 +1,173 @@
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ideal-fsad/ideal/kernels"
+)
+
+// Backend is the CPU backend. Its ops may be called from one goroutine at a time.
+type Backend struct {
+	threads int
+	kern    *microKernel
+	pool    sync.Pool // *scratch
+}
+
+// Option configures New.
+type Option func(*Backend)
+
+// WithThreads sets the number of worker goroutines (default runtime.GOMAXPROCS(0)).
+func WithThreads(n int) Option {
+	return func(b *Backend) {
+		if n > 0 {
+			b.threads = n
+		}
+	}
+}
+
+// WithPureGo forces the portable pure-Go micro-kernels even where SIMD ones exist
+// (for tests and benchmarks of the fallback path).
+func WithPureGo() Option { return func(b *Backend) { b.kern = &pureKernel } }
+
+// New returns a CPU backend.
+func New(opts ...Option) *Backend {
+	b := &Backend{threads: runtime.GOMAXPROCS(0), kern: bestKernel()}
+	for _, o := range opts {
+		o(b)
+	}
+	b.pool.New = func() any { return new(scratch) }
+	return b
+}
+
+// Name implements kernels.Backend: "cpu/" and the micro-kernel path.
+func (b *Backend) Name() string { return "cpu/" + b.kern.name }
+
+// Threads is the number of worker goroutines.
+func (b *Backend) Threads() int { return b.threads }
+
+// tensor is the CPU backend's tensor: host memory.
+type tensor struct {
+	shape []int
+	data  []float32
+}
+
+func (t *tensor) Shape() []int { return t.shape }
+
+// raw returns the data of t (nil for nil); a tensor of another backend is a
+// programming error.
+func raw(t kernels.Tensor) []float32 {
+	if t == nil {
+		return nil
+	}
+	ct, ok := t.(*tensor)
+	if !ok {
+		panic(fmt.Sprintf("cpu: tensor of type %T does not belong to the CPU backend", t))
+	}
+	if ct.data == nil && ct.shape == nil {
+		panic("cpu: use of a freed tensor")
+	}
+	return ct.data
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("cpu: negative dimension in shape %v", shape))
+		}
+		n *= d
+	}
+	return n
+}
+
+// Upload implements kernels.Backend.
+func (b *Backend) Upload(d []float32, shape ...int) kernels.Tensor {
+	if n := numel(shape); n != len(d) {
+		panic(fmt.Sprintf("cpu: Upload of %d values into shape %v", len(d), shape))
+	}
+	return &tensor{shape: append([]int(nil), shape...), data: append(make([]float32, 0, len(d)), d...)}
+}
+
+// Zeros implements kernels.Backend.
+func (b *Backend) Zeros(shape ...int) kernels.Tensor {
+	return &tensor{shape: append([]int(nil), shape...), data: make([]float32, numel(shape))}
+}
+
+// Download implements kernels.Backend.
+func (b *Backend) Download(t kernels.Tensor) ([]float32, error) {
+	return append([]float32(nil), raw(t)...), nil
+}
+
+// Free implements kernels.Backend.
+func (b *Backend) Free(t kernels.Tensor) {
+	if t == nil {
+		return
+	}
+	raw(t)
+	ct := t.(*tensor)
+	ct.data, ct.shape = nil, nil
+}
+
+// Close implements kernels.Backend.
+func (b *Backend) Close() error { return nil }
+
+// parallel runs fn(i) for every i in [0, n), spread dynamically over the backend's
+// threads; each worker gets its own scratch.
+func (b *Backend) parallel(n int, fn func(i int, s *scratch)) {
+	workers := min(b.threads, n)
+	if workers <= 1 {
+		s := b.pool.Get().(*scratch)
+		for i := range n {
+			fn(i, s)
+		}
+		b.pool.Put(s)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		s := b.pool.Get().(*scratch)
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				break
+			}
+			fn(i, s)
+		}
+		b.pool.Put(s)
+	}
+	wg.Add(workers - 1)
+	for range workers - 1 {
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
+}
+
+// scratch is per-worker temporary memory, reused across calls through a pool.
+type scratch struct {
+	a, c, tile, s, o []float32
+	f64              []float64
+}
+
+// grow returns buf resized to n elements, reallocating only when it is too small.
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+func grow64(buf *[]float64, n int) []float64 {
+	if cap(*buf) < n {
+		*buf = make([]float64, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+var _ kernels.Backend = (*Backend)(nil)

@@ -1,0 +1,218 @@
+package cpu
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// microKernel computes one MR×NR tile of C from a packed A panel (kc×MR, MR values
+// per k step) and a packed B panel (kc×NR): C = A·B, or C += A·B when acc is set.
+// c starts at the tile's first element and has row stride ldc.
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
+}
+
+// tile runs the micro-kernel on a tile of which only mv×nv elements exist, going
+// through tmp (MR×NR) when the tile is partial.
+func (k *microKernel) tile(kc int, a, b, c []float32, ldc, mv, nv int, acc bool, tmp []float32) {
+	if mv == k.mr && nv == k.nr {
+		k.fn(kc, a, b, c, ldc, acc)
+		return
+	}
+	k.fn(kc, a, b, tmp, k.nr, false)
+	for i := range mv {
+		row, t := c[i*ldc:i*ldc+nv], tmp[i*k.nr:i*k.nr+nv]
+		if acc {
+			for j := range row {
+				row[j] += t[j]
+			}
+		} else {
+			copy(row, t)
+		}
+	}
+}
+
+// gemmArgs describe C[m,n] = epilogue(A[m,k] · B) on row-major slices with leading
+// dimensions; B is [k,n], or [n,k] used transposed when transB is set.
+type gemmArgs struct {
+	m, n, k int
+	a       []float32
+	lda     int
+	b       []float32
+	ldb     int
+	transB  bool
+	c       []float32
+	ldc     int
+	bias    []float32
+	gamma   []float32
+	gelu    bool
+	res     []float32 // may be c itself (same start and ldr == ldc)
+	ldr     int
+}
+
+// kcMax bounds the K block so a packed B panel (kcMax×NR) stays in L1.
+const kcMax = 384
+
+// kBlocks splits k into nb nearly equal blocks of at most kcMax.
+func kBlocks(k int) (nb, kc int) {
+	nb = max(1, (k+kcMax-1)/kcMax)
+	return nb, (k + nb - 1) / nb
+}
+
+// bigPool holds the large shared buffers (packed B, packed K/V of attention).
+var bigPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// packB packs columns [j0, j0+nv) and rows [p0, p0+kc) of B into dst (kc×NR),
+// zero-padding missing columns.
+func packB(dst []float32, g *gemmArgs, p0, kc, j0, nv, nr int) {
+	dst = dst[:kc*nr]
+	if nv < nr {
+		clear(dst)
+	}
+	if g.transB {
+		for c := range nv {
+			src := g.b[(j0+c)*g.ldb+p0 : (j0+c)*g.ldb+p0+kc]
+			for p, v := range src {
+				dst[p*nr+c] = v
+			}
+		}
+		return
+	}
+	for p := range kc {
+		copy(dst[p*nr:p*nr+nv], g.b[(p0+p)*g.ldb+j0:(p0+p)*g.ldb+j0+nv])
+	}
+}
+
+// packA packs rows [i0, i0+mv) and columns [p0, p0+kc) of a (leading dimension lda)
+// into dst (kc×MR), zero-padding missing rows.
+func packA(dst, a []float32, lda, i0, mv, p0, kc, mr int) {
+	dst = dst[:kc*mr]
+	if mv < mr {
+		clear(dst)
+	}
+	for r := range mv {
+		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
+		for p, v := range src {
+			dst[p*mr+r] = v
+		}
+	}
+}
+
+// gemm computes g on the backend's threads.
+func (be *Backend) gemm(g *gemmArgs) {
+	if g.m == 0 || g.n == 0 {
+		return
+	}
+	kern := be.kern
+	mr, nr := kern.mr, kern.nr
+	if g.k == 0 {
+		for i := range g.m {
+			clear(g.c[i*g.ldc : i*g.ldc+g.n])
+		}
+		epilogue(g, g.res, g.ldr, 0, g.m, 0, g.n)
+		return
+	}
+	nkb, kc := kBlocks(g.k)
+	npan := (g.n + nr - 1) / nr
+	// Pack all of B: block pb holds npan panels of kcb×NR, starting at pc·npan·NR.
+	bufp := bigPool.Get().(*[]float32)
+	defer bigPool.Put(bufp)
+	pb := grow(bufp, g.k*npan*nr)
+	be.parallel(nkb*npan, func(u int, _ *scratch) {
+		blk, jp := u/npan, u%npan
+		p0 := blk * kc
+		kcb := min(kc, g.k-p0)
+		j0 := jp * nr
+		packB(pb[p0*npan*nr+jp*kcb*nr:], g, p0, kcb, j0, min(nr, g.n-j0), nr)
+	})
+
+	aliased := sameStart(g.res, g.c)
+	mc := mr * 16
+	nc := max(nr, 256/nr*nr)
+	mBlocks, nBlocks := (g.m+mc-1)/mc, (g.n+nc-1)/nc
+	be.parallel(mBlocks*nBlocks, func(u int, s *scratch) {
+		i0, j0 := (u/nBlocks)*mc, (u%nBlocks)*nc
+		mv, nv := min(mc, g.m-i0), min(nc, g.n-j0)
+		res, ldr := g.res, g.ldr
+		if aliased { // keep the residual before C is overwritten by partial sums
+			snap := grow(&s.c, mv*nv)
+			for i := range mv {
+				copy(snap[i*nv:(i+1)*nv], g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nv])
+			}
+			res, ldr = snap[:], nv
+		}
+		tmp := grow(&s.tile, mr*nr)
+		ap := grow(&s.a, ((mv+mr-1)/mr)*mr*kc)
+		for blk := range nkb {
+			p0 := blk * kc
+			kcb := min(kc, g.k-p0)
+			for ip := 0; ip < mv; ip += mr {
+				packA(ap[ip*kcb:], g.a, g.lda, i0+ip, min(mr, mv-ip), p0, kcb, mr)
+			}
+			last := blk == nkb-1
+			for jj := 0; jj < nv; jj += nr {
+				j := j0 + jj
+				bp := pb[p0*npan*nr+(j/nr)*kcb*nr:]
+				nvv := min(nr, g.n-j)
+				for ip := 0; ip < mv; ip += mr {
+					i := i0 + ip
+					mvv := min(mr, mv-ip)
+					kern.tile(kcb, ap[ip*kcb:], bp, g.c[i*g.ldc+j:], g.ldc, mvv, nvv, blk > 0, tmp)
+					if last {
+						if aliased {
+							epilogue(g, res[ip*ldr+jj:], ldr, i, mvv, j, nvv)
+						} else if res != nil {
+							epilogue(g, res[i*ldr+j:], ldr, i, mvv, j, nvv)
+						} else {
+							epilogue(g, nil, 0, i, mvv, j, nvv)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// epilogue applies bias, GELU, gamma and the residual (res starts at the tile's
+// first element, row stride ldr) to the mv×nv tile of C at (i, j).
+func epilogue(g *gemmArgs, res []float32, ldr, i, mv, j, nv int) {
+	if g.bias == nil && !g.gelu && g.gamma == nil && res == nil {
+		return
+	}
+	var bias, gamma []float32
+	if g.bias != nil {
+		bias = g.bias[j : j+nv]
+	}
+	if g.gamma != nil {
+		gamma = g.gamma[j : j+nv]
+	}
+	for r := range mv {
+		row := g.c[(i+r)*g.ldc+j : (i+r)*g.ldc+j+nv]
+		if bias != nil {
+			for x := range row {
+				row[x] += bias[x]
+			}
+		}
+		if g.gelu {
+			geluSlice(row, row)
+		}
+		if gamma != nil {
+			for x := range row {
+				row[x] *= gamma[x]
+			}
+		}
+		if res != nil {
+			rr := res[r*ldr : r*ldr+nv]
+			for x := range row {
+				row[x] += rr[x]
+			}
+		}
+	}
+}
+
+// sameStart reports whether two slices begin at the same element.
+func sameStart(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 && unsafe.Pointer(&a[0]) == unsafe.Pointer(&b[0])
+}
