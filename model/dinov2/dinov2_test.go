@@ -391,3 +391,15 @@ func TestOfficialCheckpoints(t *testing.T) {
 	}
 	compareFeatures(t, f2, f1, 0, 1-1e-12)
 }
+
+// The FLOP count of ViT-S/14 at 448, by hand: patch embedding 2·1024·384·588, and per
+// block (T = 1025) qkv 2·T·384·1152, attention 2·2·T²·384, output 2·T·384², MLP 2·2·T·384·1536.
+func TestFLOPs(t *testing.T) {
+	cfg := Config{Width: 384, Depth: 12, Heads: 6, Patch: 14, PosGrid: 37}
+	const T = 1025.0
+	want := 2*1024*384*588.0 + 12*(2*T*384*1152+4*T*T*384+2*T*384*384+4*T*384*1536)
+	if got := cfg.FLOPs(448); got != want {
+		t.Errorf("FLOPs(448) = %g, want %g", got, want)
+	}
+	t.Logf("ViT-S/14 at 448: %.2f GFLOP", want/1e9)
+}
