@@ -9,7 +9,8 @@ import (
 	"io"
 	"os"
 
-	// Decoders registered with image.Decode: PNG, JPEG, BMP and TIFF.
+	// Decoders registered with image.Decode: PNG, JPEG, GIF, BMP and TIFF.
+	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
 
@@ -69,7 +70,7 @@ func (m *RGB) Clone() *RGB {
 	return &RGB{W: m.W, H: m.H, Pix: append([]uint8(nil), m.Pix...)}
 }
 
-// LoadRGB reads an image file (PNG, JPEG, BMP or TIFF) and converts it to 8-bit RGB
+// LoadRGB reads an image file (PNG, JPEG, BMP, TIFF or GIF, its first frame) and converts it to 8-bit RGB
 // the way PIL's Image.open(path).convert("RGB") does (see the package comment).
 func LoadRGB(path string) (*RGB, error) {
 	data, err := readFile(path)
@@ -130,7 +131,7 @@ func decodeImage(data []byte) (image.Image, error) {
 		return nil, fmt.Errorf("%s image is %d×%d = %d pixels, more than the limit of %d (imaging.MaxPixels)",
 			format, cfg.Width, cfg.Height, n, MaxPixels)
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, err := safeDecode(data)
 	if err != nil {
 		return nil, fmt.Errorf("corrupt %s data: %w", format, explain(err, data))
 	}
@@ -141,6 +142,18 @@ func decodeImage(data []byte) (image.Image, error) {
 	return img, nil
 }
 
+// safeDecode runs the registered decoder, turning a panic inside it (a decoder bug
+// triggered by a malformed file) into an error: user input must never crash a run.
+func safeDecode(data []byte) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("decoder failed on malformed data: %v", r)
+		}
+	}()
+	img, _, err = image.Decode(bytes.NewReader(data))
+	return img, err
+}
+
 // explain turns the decoders' terse errors into messages a user can act on.
 func explain(err error, data []byte) error {
 	switch {
@@ -148,7 +161,7 @@ func explain(err error, data []byte) error {
 		if looksLikeText(data) {
 			return errors.New("not an image: the file holds text")
 		}
-		return errors.New("unknown image format (want PNG, JPEG, BMP or TIFF)")
+		return errors.New("unknown image format (want PNG, JPEG, BMP, TIFF or GIF)")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return fmt.Errorf("file is truncated (%v)", err)
 	}

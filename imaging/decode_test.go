@@ -19,7 +19,7 @@ func TestDecodeMatchesPIL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exp.Tensors) < 20 {
+	if len(exp.Tensors) < 21 {
 		t.Fatalf("only %d reference images", len(exp.Tensors))
 	}
 	for name, want := range exp.Tensors {
@@ -118,5 +118,42 @@ func TestImageSize(t *testing.T) {
 	w, h, err := ImageSize(filepath.Join("testdata", "decode", "rgb.tif"))
 	if err != nil || w != 13 || h != 7 {
 		t.Errorf("ImageSize = %d, %d, %v; want 13, 7", w, h, err)
+	}
+}
+
+// TestDecodeMalformed feeds prefixes of each reference file (every length through
+// the first 40 bytes, then 20 spread over the rest) and copies with corrupted bytes to the
+// decoders: each must either decode or return an error — no panic, no hang.
+func TestDecodeMalformed(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "decode", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no reference files", err)
+	}
+	if testing.Short() {
+		files = files[:4]
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := max(1, (len(data)-40)/20)
+		for n := 0; n < len(data); n++ {
+			if n > 40 && n%step != 0 {
+				continue
+			}
+			if _, err := DecodeRGB(data[:n]); err == nil && n < len(data)/2 {
+				t.Errorf("%s cut to %d of %d bytes decoded without error", f, n, len(data))
+			}
+			if _, err := DecodeMask(data[:n]); err == nil && n < len(data)/2 {
+				t.Errorf("%s cut to %d bytes decoded as a mask", f, n)
+			}
+		}
+		bad := append([]byte(nil), data...)
+		for i := 0; i < len(bad); i += step {
+			bad[i] ^= 0x5a
+			_, _ = DecodeRGB(bad)
+			bad[i] ^= 0x5a
+		}
 	}
 }

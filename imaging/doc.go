@@ -1,7 +1,7 @@
 // Package imaging is everything between image files and tensors, and from maps back
 // to pictures.
 //
-// Images in: LoadRGB / DecodeRGB decode PNG, JPEG, BMP and TIFF and convert to 8-bit
+// Images in: LoadRGB / DecodeRGB decode PNG, JPEG, BMP, TIFF and GIF (first frame) and convert to 8-bit
 // RGB (type RGB) with the rules of PIL's Image.open(p).convert("RGB"), which the
 // authors' code uses:
 //   - grey (1-, 2-, 4-, 8-bit) repeats the channel; a palette is looked up;
@@ -40,6 +40,6 @@
 // Float TIFF maps are package mapio's.
 //
 // Reference data: testdata/gen_fixtures.py wrote the PIL / scipy outputs the tests
-// compare with (decoding in 20 modes and formats, resizing to 11 sizes, smoothing);
+// compare with (decoding in 21 modes and formats, resizing to 11 sizes, smoothing);
 // no test needs Python.
 package imaging

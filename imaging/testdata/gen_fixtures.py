@@ -76,6 +76,7 @@ cases = {
     "grey16.tif": Image.fromarray((grey.astype(np.uint16) * 2).astype(np.uint16)),
     "rgb_q90.jpg": Image.fromarray(picture(40, 24), "RGB"),
     "grey_q90.jpg": Image.fromarray(grey, "L"),
+    "palette.gif": Image.fromarray(rgb, "RGB").quantize(32),
 }
 
 
