@@ -49,9 +49,10 @@ func checkFixtureFeatures(t *testing.T, got *tensor.Dense) {
 
 func TestFeaturesFixture(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "f.safetensors")
-	// The heads come from the config.json beside the weights.
+	// The command of issue 2's Done-when, default (cpu) backend; the heads come from
+	// the config.json beside the weights.
 	if code := run([]string{"features", "--backbone", tinyDir + "weights.safetensors", "--size", "98",
-		tinyDir + "input.png", "-o", out, "--backend", "reference"}); code != 0 {
+		tinyDir + "input.png", "-o", out}); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	f := readST(t, out)
@@ -60,6 +61,9 @@ func TestFeaturesFixture(t *testing.T) {
 		if f.Metadata[k] != v {
 			t.Errorf("metadata %s = %q, want %q", k, f.Metadata[k], v)
 		}
+	}
+	if !strings.HasPrefix(f.Metadata["backend"], "cpu") {
+		t.Errorf("metadata backend = %q, want the cpu default", f.Metadata["backend"])
 	}
 	if len(f.Metadata["backbone_sha256"]) != 64 {
 		t.Errorf("backbone_sha256 = %q", f.Metadata["backbone_sha256"])
