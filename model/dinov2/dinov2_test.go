@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
@@ -86,7 +87,7 @@ func TestHubNames(t *testing.T) {
 
 // Base- and large-shaped weights load the same way; heads are C/64.
 func TestInferShapes(t *testing.T) {
-	for _, tc := range []struct{ c, depth, heads, regs int }{{768, 2, 12, 0}, {1024, 1, 16, 4}, {384, 3, 6, 4}} {
+	for _, tc := range []struct{ c, depth, heads, regs int }{{768, 1, 12, 0}, {1024, 1, 16, 4}, {384, 2, 6, 4}} {
 		m, err := FromFile(randomHF(1, tc.c, tc.depth, 37, 14, tc.regs), Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -379,7 +380,7 @@ func TestOfficialCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := kernels.NewReference()
+	b := cpu.New()
 	px := io.Tensors["query_image"].Data
 	f1, err := pth.Features(b, px, 112)
 	if err != nil {
