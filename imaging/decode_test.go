@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 	"image/png"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ideal-fsad/ideal/weights"
+	"golang.org/x/image/tiff"
 )
 
 // TestDecodeMatchesPIL compares LoadRGB with PIL's Image.open(p).convert("RGB") on
@@ -77,6 +79,20 @@ func TestDecodeErrors(t *testing.T) {
 	zeroPNG := zero.Bytes()
 	copy(zeroPNG[16:20], []byte{0, 0, 0, 0}) // width 0 (the CRC is now wrong too)
 
+	// A 1×5 TIFF whose ImageWidth tag is then set to 0.
+	var tb bytes.Buffer
+	if err := tiff.Encode(&tb, image.NewGray(image.Rect(0, 0, 1, 5)), nil); err != nil {
+		t.Fatal(err)
+	}
+	zeroTIFF := tb.Bytes()
+	ifd := int(binary.LittleEndian.Uint32(zeroTIFF[4:]))
+	for i := range int(binary.LittleEndian.Uint16(zeroTIFF[ifd:])) {
+		e := zeroTIFF[ifd+2+12*i:]
+		if binary.LittleEndian.Uint16(e) == 256 { // ImageWidth
+			copy(e[8:12], []byte{0, 0, 0, 0})
+		}
+	}
+
 	cases := []struct {
 		name, path, want string
 	}{
@@ -86,7 +102,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown", write("blob.png", []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xff, 0xfe}), "unknown image format"},
 		{"truncated header", write("trunc1.png", good[:20]), "truncated"},
 		{"truncated data", write("trunc2.png", good[:len(good)-30]), "png"},
-		{"zero size", write("zero.png", zeroPNG), "png"},
+		{"zero size png", write("zero.png", zeroPNG), "non-positive dimension"},
+		{"zero size tiff", write("zero.tif", zeroTIFF), "zero-size image"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -94,6 +111,7 @@ func TestDecodeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error")
 			}
+			t.Log(err)
 			if !strings.HasPrefix(err.Error(), "imaging: ") || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q, want one starting \"imaging: \" and containing %q", err, c.want)
 			}
