@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/model/dinov2"
+	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -151,5 +154,79 @@ func TestConvertErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed conversion left %s behind", out)
+	}
+}
+
+// The backbone and head converted from the authors' traced model reproduce the trace's
+// own outputs on the inputs recorded beside it (already-normalised 112×112 images):
+// image_level_logits = [1 − s, s] and pixel_level_logits = [s_n; s_a] up-sampled.
+func TestConvertedTraceReproducesItsOutputs(t *testing.T) {
+	dir := officialCheckpoints(t)
+	out := t.TempDir()
+	trace := filepath.Join(dir, "trace_tiny.pt")
+	bbPath, hdPath := filepath.Join(out, "backbone.safetensors"), filepath.Join(out, "head.safetensors")
+	for part, o := range map[string]string{"backbone": bbPath, "head": hdPath} {
+		if err := runConvert([]string{trace, "--part", part, "-o", o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := weights.ReadSafetensors(filepath.Join(dir, "trace_tiny_io.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := dinov2.Load(bbPath, dinov2.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, err := head.ReadFile(hdPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := kernels.NewReference()
+	feats := map[string]*tensor.Dense{}
+	for _, name := range []string{"query", "normal", "abnormal"} {
+		img := rec.Tensors[name+"_image"]
+		if !tensor.SameShape(img.Shape, []int{3, 112, 112}) {
+			t.Fatalf("%s_image has shape %v", name, img.Shape)
+		}
+		if feats[name], err = bb.Features(be, img.Data, 112); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := imaging.NewMask(112, 112)
+	for i, v := range rec.Tensors["abnormal_mask"].Data {
+		m.Pix[i] = v > 0
+	}
+	hm := head.New(be, hw)
+	defer hm.Close()
+	ep, err := hm.NewEpisode([]*tensor.Dense{feats["normal"]}, []head.Abnormal{{Features: feats["abnormal"], Mask: imaging.PatchMask(m, 14)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	res, err := ep.Score(feats["query"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	il, pl := res.ImageLogits(), res.PixelLogits(112)
+	for _, c := range []struct {
+		name string
+		got  []float32
+	}{
+		{"image_level_logits", il[:]},
+		{"pixel_level_logits", append(append([]float32(nil), pl[0]...), pl[1]...)},
+	} {
+		want := rec.Tensors[c.name].Data
+		if len(c.got) != len(want) {
+			t.Fatalf("%s: %d values, want %d", c.name, len(c.got), len(want))
+		}
+		var worst float64
+		for i := range want {
+			worst = max(worst, math.Abs(float64(c.got[i])-float64(want[i])))
+		}
+		t.Logf("%s: max abs difference %.3g", c.name, worst)
+		if worst > 1e-4 {
+			t.Errorf("%s: max abs difference %.3g > 1e-4", c.name, worst)
+		}
 	}
 }
