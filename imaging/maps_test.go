@@ -101,3 +101,22 @@ func TestUpsampleBilinearHand(t *testing.T) {
 		}
 	}
 }
+
+// Per-query map costs at the default input size: the 32×32 grid up-sampled to
+// 448×448, then smoothed with σ = 4 for evaluation.
+func BenchmarkUpsampleBilinear32To448(b *testing.B) {
+	m := make([]float32, 32*32)
+	for i := range m {
+		m[i] = float32(i%7) / 7
+	}
+	for b.Loop() {
+		UpsampleBilinear(m, 32, 32, 448, 448)
+	}
+}
+
+func BenchmarkGaussianBlur448(b *testing.B) {
+	m := UpsampleBilinear([]float32{0, 1, 1, 0}, 2, 2, 448, 448)
+	for b.Loop() {
+		GaussianBlur(m, 448, 448, 4)
+	}
+}
