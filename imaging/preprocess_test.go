@@ -3,6 +3,7 @@ package imaging
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/weights"
@@ -54,5 +55,32 @@ func TestPreprocessMatchesDINOv2Fixture(t *testing.T) {
 	}
 	if exact != len(got) {
 		t.Errorf("%d values differ from the fixture; PIL's resize is deterministic, so all should match", len(got)-exact)
+	}
+}
+
+func TestNormalizeLayout(t *testing.T) {
+	img := NewRGB(2, 1)
+	copy(img.Pix, []uint8{0, 128, 255, 255, 0, 51})
+	got := Normalize(img)
+	// CHW: R plane (0, 255), G plane (128, 0), B plane (255, 51).
+	vals := []uint8{0, 255, 128, 0, 255, 51}
+	for i, v := range vals {
+		c := i / 2
+		want := (float32(v)/255 - Mean[c]) / Std[c]
+		if got[i] != want {
+			t.Errorf("value %d: %g, want %g", i, got[i], want)
+		}
+	}
+	if math.Abs(float64(got[0])+0.485/0.229) > 1e-6 {
+		t.Errorf("black red channel %g, want %g", got[0], -0.485/0.229)
+	}
+}
+
+func TestPreprocessErrors(t *testing.T) {
+	if _, _, _, err := Preprocess(filepath.Join(t.TempDir(), "none.png"), 98); err == nil || !strings.HasPrefix(err.Error(), "imaging: ") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, _, _, err := Preprocess(filepath.Join("testdata", "decode", "rgb.png"), 0); err == nil || !strings.Contains(err.Error(), "positive") {
+		t.Errorf("size 0: %v", err)
 	}
 }
