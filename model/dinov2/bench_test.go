@@ -10,7 +10,8 @@ import (
 
 // benchForward times the full forward of a ViT-S/14 (C = 384, depth 12, 6 heads,
 // trained grid 37, random weights) at side size and reports seconds per image and
-// effective GFLOP/s (Config.FLOPs over the wall time).
+// effective GFLOP/s (Config.FLOPs over the wall time), and, where the OS tells, the
+// process CPU seconds per image (less disturbed by other load on a shared machine).
 func benchForward(b *testing.B, be kernels.Backend, size int) {
 	m, err := FromFile(randomHF(3, 384, 12, 37, 14, 0), Options{})
 	if err != nil {
@@ -23,10 +24,14 @@ func benchForward(b *testing.B, be kernels.Backend, size int) {
 	if _, err := m.Features(be, px, size); err != nil { // upload weights, build the workspace
 		b.Fatal(err)
 	}
+	cpu0, haveCPU := processCPUSeconds()
 	for b.Loop() {
 		if _, err := m.Features(be, px, size); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu1, ok := processCPUSeconds(); ok && haveCPU {
+		b.ReportMetric((cpu1-cpu0)/float64(b.N), "cpu-s/image")
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec, "s/image")
