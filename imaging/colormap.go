@@ -78,7 +78,7 @@ func Overlay(img *RGB, m []float32, c Colormap, opacity float64) *RGB {
 	for i, v := range m {
 		col := c.At(v)
 		for ch := range 3 {
-			x := (1-a)*float64(img.Pix[3*i+ch]) + a*float64(col[ch])
+			x := float64((1-a)*float64(img.Pix[3*i+ch])) + float64(a*float64(col[ch])) // no FMA: same bytes on every platform
 			out.Pix[3*i+ch] = uint8(math.Round(x))
 		}
 	}
