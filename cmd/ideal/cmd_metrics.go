@@ -48,6 +48,14 @@ type metricsOptions struct {
 }
 
 func runMetrics(args []string) error {
+	o, err := parseMetricsFlags(args)
+	if err != nil {
+		return err
+	}
+	return evaluateMaps(o, os.Stdout, os.Stderr)
+}
+
+func parseMetricsFlags(args []string) (metricsOptions, error) {
 	fs := newFlagSet("metrics", metricsUsage)
 	var o metricsOptions
 	fs.StringVar(&o.root, "data", "", "data set root folder (required)")
@@ -60,21 +68,21 @@ func runMetrics(args []string) error {
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return o, err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments %q", fs.Args())
+		return o, usageErrorf("unexpected arguments %q", fs.Args())
 	}
 	if o.root == "" || o.maps == "" {
-		return usageErrorf("--data and --maps are required")
+		return o, usageErrorf("--data and --maps are required")
 	}
 	if !(o.proLimit > 0 && o.proLimit <= 1) {
-		return usageErrorf("--pro-limit %v is outside (0, 1]", o.proLimit)
+		return o, usageErrorf("--pro-limit %v is outside (0, 1]", o.proLimit)
 	}
 	if *classes != "" {
 		o.classes = strings.Split(*classes, ",")
 	}
-	return evaluateMaps(o, os.Stdout, os.Stderr)
+	return o, nil
 }
 
 // metricsReport is what ideal metrics writes with --json.
@@ -435,6 +443,7 @@ func printMetricsTable(w io.Writer, rep *metricsReport) {
 	for _, c := range rep.Classes {
 		width = max(width, len(c.Class))
 	}
+	colw := func(i int) int { return max(len(heads[i]), 7) }
 	row := func(name string, vals [6]metrics.Value) {
 		fmt.Fprintf(w, "%-*s", width, name)
 		for i, v := range vals {
@@ -442,13 +451,13 @@ func printMetricsTable(w io.Writer, rep *metricsReport) {
 			if v.Defined() {
 				cell = strconv.FormatFloat(100*float64(v), 'f', 2, 64)
 			}
-			fmt.Fprintf(w, "  %*s", len(heads[i]), cell)
+			fmt.Fprintf(w, "  %*s", colw(i), cell)
 		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%-*s", width, "Product")
-	for _, h := range heads {
-		fmt.Fprintf(w, "  %s", h)
+	for i, h := range heads {
+		fmt.Fprintf(w, "  %*s", colw(i), h)
 	}
 	fmt.Fprintln(w)
 	for _, c := range rep.Classes {
@@ -470,11 +479,30 @@ func printMetricsTable(w io.Writer, rep *metricsReport) {
 		fmt.Fprintf(w, "note: %d maps were resized bilinearly (align_corners=False, no anti-aliasing) to their ground truth's size\n", rep.Resized)
 	}
 	for _, c := range rep.Classes {
-		for _, u := range c.Undefined {
-			fmt.Fprintf(w, "n/a: %s %s\n", c.Class, u)
+		if len(c.Undefined) > 0 {
+			fmt.Fprintf(w, "n/a: %s: %s\n", c.Class, groupByReason(c.Undefined))
 		}
 	}
-	for _, e := range rep.Mean.Excluded {
-		fmt.Fprintf(w, "mean: %s\n", e)
+	if len(rep.Mean.Excluded) > 0 {
+		fmt.Fprintf(w, "mean: %s\n", groupByReason(rep.Mean.Excluded))
 	}
+}
+
+// groupByReason joins "metric: reason" lines, naming each reason once:
+// "I-AUROC, I-AP: no anomalous images; AU-PRO: no ground-truth region".
+func groupByReason(lines []string) string {
+	var reasons []string
+	metricsOf := map[string][]string{}
+	for _, l := range lines {
+		m, why, _ := strings.Cut(l, ": ")
+		if _, seen := metricsOf[why]; !seen {
+			reasons = append(reasons, why)
+		}
+		metricsOf[why] = append(metricsOf[why], m)
+	}
+	parts := make([]string, len(reasons))
+	for i, why := range reasons {
+		parts[i] = strings.Join(metricsOf[why], ", ") + ": " + why
+	}
+	return strings.Join(parts, "; ")
 }
