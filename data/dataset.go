@@ -41,7 +41,23 @@ type Sample struct {
 	DefectType string // Good for normal images, else the defect type ("" if unknown)
 	Anomalous  bool
 	Split      string // SplitTrain, SplitTest or SplitRef
+	// Key names the image in an MVTec-style tree, relative to its class and without
+	// extension: <split>/<folder>/<name>, e.g. "test/crack/003". In MVTec-like layouts
+	// the folder is the one on disk (BTAD's normal images: "test/ok/0000"); raw VisA
+	// uses good and bad, the folder layout good and the defect type. Anomaly-map trees
+	// (MAPS/<class>/<Key>.tiff) use it. Open keeps it unique within a class (a second
+	// image differing only by its extension is left out as a problem).
+	Key string
 }
+
+// stem returns a file name without folder and extension.
+func stem(p string) string {
+	b := filepath.Base(p)
+	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// key returns a Sample.Key.
+func key(split, folder, path string) string { return split + "/" + folder + "/" + stem(path) }
 
 // SampleError is a problem with one image: the image was left out of its class.
 type SampleError struct {
@@ -151,6 +167,9 @@ func Open(root, format string, classes []string) (*Dataset, error) {
 		return nil, err
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	for i := range cs {
+		dropDuplicateKeys(&cs[i])
+	}
 	return &Dataset{Root: root, Format: format, Classes: cs}, nil
 }
 
@@ -177,6 +196,27 @@ func selectClasses(root string, found, wanted []string, expected string) ([]stri
 	out := slices.Clone(wanted)
 	sort.Strings(out)
 	return slices.Compact(out), nil
+}
+
+// dropDuplicateKeys leaves out the images whose Key repeats an earlier one of the class
+// (two files that differ only by extension), keeping the Keys unique.
+func dropDuplicateKeys(c *Class) {
+	seen := map[string]string{}
+	keep := func(in []Sample) []Sample {
+		out := in[:0]
+		for _, s := range in {
+			if first, dup := seen[s.Key]; dup {
+				c.Problems = append(c.Problems, &SampleError{Class: c.Name, Path: s.Path,
+					Err: fmt.Errorf("same name as %s (images must differ by more than their extension)", first)})
+				continue
+			}
+			seen[s.Key] = s.Path
+			out = append(out, s)
+		}
+		return out
+	}
+	c.Train = keep(c.Train)
+	c.Test = keep(c.Test)
 }
 
 // describeDir lists up to 12 entries of dir for an error message.

@@ -42,6 +42,17 @@ func writePNG(t *testing.T, root, rel string, mask bool) {
 	}
 }
 
+// writeFile writes a small file, making its folders.
+func writeFile(tb testing.TB, p string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // tree writes every file; names containing "mask" or under ground_truth/masks are masks.
 func tree(t *testing.T, files ...string) string {
 	t.Helper()
@@ -90,6 +101,17 @@ func rel(t *testing.T, root string, ss []Sample) []string {
 	return out
 }
 
+func checkKeys(t *testing.T, what string, got []Sample, want ...string) {
+	t.Helper()
+	var k []string
+	for _, s := range got {
+		k = append(k, s.Key)
+	}
+	if !slices.Equal(k, want) {
+		t.Errorf("%s keys:\n got %q\nwant %q", what, k, want)
+	}
+}
+
 func checkSamples(t *testing.T, what, root string, got []Sample, want ...string) {
 	t.Helper()
 	g := rel(t, root, got)
@@ -122,6 +144,8 @@ func TestOpenMVTec(t *testing.T) {
 			"bottle/test/broken_large/000.png|bottle/ground_truth/broken_large/000_mask.png|broken_large|a|test",
 			"bottle/test/contamination/003.png|bottle/ground_truth/contamination/003_mask.png|contamination|a|test",
 			"bottle/test/good/000.png||good|n|test")
+		checkKeys(t, "bottle", b.Test, "test/broken_large/000", "test/contamination/003", "test/good/000")
+		checkKeys(t, "bottle train", b.Train, "train/good/000", "train/good/001")
 		if got := b.DefectTypes(); !slices.Equal(got, []string{"broken_large", "contamination"}) {
 			t.Errorf("defect types %q", got)
 		}
@@ -230,6 +254,8 @@ func TestOpenBTAD(t *testing.T) {
 	checkSamples(t, "01", root, ds.Class("01").Test,
 		"01/test/ko/0001.bmp|01/ground_truth/ko/0001.png|ko|a|test", "01/test/ok/0000.bmp||good|n|test")
 	checkSamples(t, "03", root, ds.Class("03").Test, "03/test/ko/0002.bmp|03/ground_truth/ko/0002.bmp|ko|a|test")
+	checkKeys(t, "01", ds.Class("01").Test, "test/ko/0001", "test/ok/0000")
+	checkKeys(t, "01 train", ds.Class("01").Train, "train/ok/0000")
 }
 
 func TestOpenVisARaw(t *testing.T) {
@@ -259,6 +285,8 @@ func TestOpenVisARaw(t *testing.T) {
 	checkSamples(t, "test", root, c.Test,
 		"candle/Data/Images/Anomaly/000.JPG|candle/Data/Masks/Anomaly/000.png|bad|a|test",
 		"candle/Data/Images/Normal/0001.JPG||good|n|test")
+	checkKeys(t, "candle", c.Test, "test/bad/000", "test/good/0001")
+	checkKeys(t, "candle train", c.Train, "train/good/0000")
 	if len(c.Problems) != 4 {
 		t.Fatalf("problems %v", c.Problems)
 	}
@@ -312,7 +340,7 @@ func TestOpenFolder(t *testing.T) {
 		"widget/abnormal/scratch/s1.png", "widget/masks/scratch/s1_mask.png",
 		"widget/abnormal/dent/d1.jpg", "widget/masks/dent/d1.png",
 		"widget/abnormal/dent/d2.jpg", // no mask
-		"gadget/normal/a.png",
+		"gadget/normal/a.png", "gadget/normal/a.jpg",
 	)
 	ds, err := Open(root, FormatFolder, nil)
 	if err != nil {
@@ -327,8 +355,13 @@ func TestOpenFolder(t *testing.T) {
 		"widget/abnormal/scratch/s1.png|widget/masks/scratch/s1_mask.png|scratch|a|test",
 		"widget/normal/a.png||good|n|test",
 		"widget/normal/b.jpg||good|n|test")
+	checkKeys(t, "widget", w.Test, "test/dent/d1", "test/scratch/s1", "test/good/a", "test/good/b")
 	if len(w.Train) != 0 || len(w.Problems) != 1 || !errors.Is(w.Problems[0], ErrNoMask) {
 		t.Errorf("train %v problems %v", w.Train, w.Problems)
+	}
+	g := ds.Class("gadget")
+	if len(g.Test) != 1 || len(g.Problems) != 1 || !strings.Contains(g.Problems[0].Error(), "same name as") {
+		t.Errorf("duplicate key: test %v problems %v", paths(g.Test), g.Problems)
 	}
 	// A single class at the root.
 	one, err := Open(filepath.Join(root, "widget"), FormatFolder, nil)

@@ -70,7 +70,8 @@ func readMVTecClass(dir, name string, names layoutNames) (Class, error) {
 		return c, fmt.Errorf("data: class %s: no images in %s (found %s)", name, trainDir, describeDir(trainDir))
 	}
 	for _, im := range imgs {
-		c.Train = append(c.Train, Sample{Class: name, Path: filepath.Join(trainDir, im), DefectType: Good, Split: SplitTrain})
+		c.Train = append(c.Train, Sample{Class: name, Path: filepath.Join(trainDir, im), DefectType: Good, Split: SplitTrain,
+			Key: key(SplitTrain, filepath.Base(trainDir), im)})
 	}
 	testDir := filepath.Join(dir, "test")
 	types, err := listDirs(testDir)
@@ -85,7 +86,8 @@ func readMVTecClass(dir, name string, names layoutNames) (Class, error) {
 		}
 		if slices.Contains(names.normal, t) {
 			for _, im := range imgs {
-				c.Test = append(c.Test, Sample{Class: name, Path: filepath.Join(tdir, im), DefectType: Good, Split: SplitTest})
+				c.Test = append(c.Test, Sample{Class: name, Path: filepath.Join(tdir, im), DefectType: Good, Split: SplitTest,
+					Key: key(SplitTest, t, im)})
 			}
 			continue
 		}
@@ -99,7 +101,8 @@ func readMVTecClass(dir, name string, names layoutNames) (Class, error) {
 					Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
 				continue
 			}
-			c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest})
+			c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
+				Key: key(SplitTest, t, im)})
 		}
 	}
 	if len(c.Test) == 0 {
@@ -224,6 +227,7 @@ func readVisACSV(root, csvPath string, r io.Reader, wanted []string) ([]Class, e
 				continue
 			}
 		}
+		s.Key = key(split, s.DefectType, s.Path)
 		if split == SplitTrain {
 			c.Train = append(c.Train, s)
 		} else {
@@ -318,7 +322,8 @@ func readFolderClass(dir, name string) (Class, error) {
 			return c, err
 		}
 		for _, im := range imgs {
-			c.Test = append(c.Test, Sample{Class: name, Path: filepath.Join(nd, im), DefectType: Good, Split: SplitTest})
+			c.Test = append(c.Test, Sample{Class: name, Path: filepath.Join(nd, im), DefectType: Good, Split: SplitTest,
+				Key: key(SplitTest, Good, im)})
 		}
 	}
 	if ad := filepath.Join(dir, "abnormal"); dirExists(ad) {
@@ -346,7 +351,8 @@ func readFolderClass(dir, name string) (Class, error) {
 						Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
 					continue
 				}
-				c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest})
+				c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
+					Key: key(SplitTest, t, im)})
 			}
 		}
 	}

@@ -76,7 +76,8 @@ func readRefClass(dir, class string) (*Refs, error) {
 		}
 		for _, im := range imgs {
 			if !isMaskName(im) {
-				r.Normal = append(r.Normal, Sample{Class: class, Path: filepath.Join(nd, im), DefectType: Good, Split: SplitRef})
+				r.Normal = append(r.Normal, Sample{Class: class, Path: filepath.Join(nd, im), DefectType: Good, Split: SplitRef,
+					Key: key(SplitRef, "normal", im)})
 			}
 		}
 	}
@@ -128,7 +129,7 @@ func readRefAbnormal(r *Refs, dir, defect string) error {
 				r.Class, filepath.Join(dir, im), ErrNoMask, stem+"_mask.png")
 		}
 		r.Abnormal = append(r.Abnormal, Sample{Class: r.Class, Path: filepath.Join(dir, im), MaskPath: filepath.Join(dir, m),
-			DefectType: defect, Anomalous: true, Split: SplitRef})
+			DefectType: defect, Anomalous: true, Split: SplitRef, Key: key(SplitRef, "abnormal", im)})
 	}
 	return nil
 }
