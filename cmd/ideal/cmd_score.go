@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"math"
@@ -18,6 +17,7 @@ import (
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
 	"github.com/ideal-fsad/ideal/kernels"
+	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/tensor"
@@ -36,8 +36,8 @@ The i-th --abnormal-mask belongs to the i-th --abnormal. Without --abnormal the 
 normal-only baseline (s_a = 1 − s_n) and --head is optional; without --normal the normal
 patches are the abnormal references' patches outside their masks.
 --out writes per query NAME_overlay.png (heatmap over the image at its original size; for
-a features query, the heatmap alone at S×S) and NAME_map.png (the anomaly map A at that size,
-16-bit grey, A·65535). The overlay colours span the range of A over all queries of the run.`
+a features query, the heatmap alone at S×S) and NAME_map.tiff (the anomaly map A at that
+size, float32 TIFF). The overlay colours span the range of A over all queries of the run.`
 
 // listFlag collects a repeatable string flag.
 type listFlag []string
@@ -336,7 +336,7 @@ func writeScoreImages(dir string, inputs []*scoreInput, results []*head.Result) 
 			w, h = base.W, base.H
 		}
 		full := results[i].Upsample(h, w)
-		if err := writePNG(filepath.Join(dir, name+"_map.png"), mapImage16(full, w, h)); err != nil {
+		if err := mapio.Write(filepath.Join(dir, name+"_map.tiff"), &mapio.Map{W: w, H: h, Pix: full}); err != nil {
 			return err
 		}
 		if err := writePNG(filepath.Join(dir, name+"_overlay.png"), overlay(base, full, w, h, lo, hi)); err != nil {
@@ -348,15 +348,6 @@ func writeScoreImages(dir string, inputs []*scoreInput, results []*head.Result) 
 
 func writePNG(path string, img image.Image) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
-}
-
-// mapImage16 stores A ∈ [0, 1] as 16-bit grey (A·65535, clamped).
-func mapImage16(a []float32, w, h int) *image.Gray16 {
-	img := image.NewGray16(image.Rect(0, 0, w, h))
-	for i, v := range a {
-		img.SetGray16(i%w, i/w, color.Gray16{Y: uint16(math.Round(float64(max(0, min(1, v))) * 65535))})
-	}
-	return img
 }
 
 // overlay colours the map (jet, lo → blue, hi → red) and blends it half and half over

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -63,9 +64,15 @@ func writeTestPNG(t *testing.T, path string, img image.Image) {
 }
 
 func TestScoreJSONMatchesFixture(t *testing.T) {
+	for _, be := range []string{"reference", "cpu"} {
+		t.Run(be, func(t *testing.T) { testScoreJSON(t, be) })
+	}
+}
+
+func testScoreJSON(t *testing.T, backend string) {
 	dir, exp := scoreFixtureFiles(t)
 	out := filepath.Join(dir, "scores.json")
-	err := runScore([]string{"--backend", "reference", "--head", headFixture + "head.safetensors",
+	err := runScore([]string{"--backend", backend, "--head", headFixture + "head.safetensors",
 		"--normal", filepath.Join(dir, "normal.safetensors"),
 		"--abnormal", filepath.Join(dir, "abnormal.safetensors"), "--abnormal-mask", filepath.Join(dir, "mask.png"),
 		filepath.Join(dir, "query.safetensors"), "--json", out, "--out", filepath.Join(dir, "maps")})
@@ -110,16 +117,22 @@ func TestScoreJSONMatchesFixture(t *testing.T) {
 	if d := math.Abs(float64(q.ImageScore - exp["image_score"].Data[0])); d > 1e-4 {
 		t.Errorf("image_score %v, fixture %v", q.ImageScore, exp["image_score"].Data[0])
 	}
-	for _, name := range []string{"query_map.png", "query_overlay.png"} {
-		f, err := os.Open(filepath.Join(dir, "maps", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, _, err := image.DecodeConfig(f)
-		f.Close()
-		if err != nil || cfg.Width != 112 || cfg.Height != 112 {
-			t.Errorf("%s: %v, %d×%d, want a 112×112 PNG", name, err, cfg.Width, cfg.Height)
-		}
+	if w, h, err := imageSize(filepath.Join(dir, "maps", "query_overlay.png")); err != nil || w != 112 || h != 112 {
+		t.Errorf("overlay: %v, %d×%d, want a 112×112 PNG", err, w, h)
+	}
+	// The full-size map is A up-sampled like the pixel logits: compare with the
+	// fixture's s_n and s_a channels combined, (s_a + 1 − s_n)/2.
+	m, _, err := mapio.Read(filepath.Join(dir, "maps", "query_map.tiff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := exp["pixel_logits"].Data
+	var worst float64
+	for i, v := range m.Pix {
+		worst = math.Max(worst, math.Abs(float64(v)-float64(pl[112*112+i]+1-pl[i])/2))
+	}
+	if m.W != 112 || m.H != 112 || worst > 1e-4 {
+		t.Errorf("map TIFF %d×%d, max abs error %.3g against the fixture's pixel logits", m.W, m.H, worst)
 	}
 }
 
@@ -228,11 +241,11 @@ func TestScoreImages(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"input_map.png", "input_overlay.png"} {
-		gw, gh, err := imageSize(p("out/" + name))
-		if err != nil || gw != w || gh != h {
-			t.Errorf("%s: %v, %d×%d, want the original %d×%d", name, err, gw, gh, w, h)
-		}
+	if gw, gh, err := imageSize(p("out/input_overlay.png")); err != nil || gw != w || gh != h {
+		t.Errorf("overlay: %v, %d×%d, want the original %d×%d", err, gw, gh, w, h)
+	}
+	if m, _, err := mapio.Read(p("out/input_map.tiff")); err != nil || m.W != w || m.H != h {
+		t.Errorf("map: %v, want a %d×%d TIFF", err, w, h)
 	}
 }
 
