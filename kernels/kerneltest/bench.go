@@ -70,6 +70,28 @@ func reportGFLOPs(b *testing.B, flop float64) {
 	}
 }
 
+// cpuClock measures the process's CPU time (user + system) over a benchmark, which
+// on a machine shared with other jobs is steadier than wall time; start it right
+// before the b.Loop loop and call report after it. Where the platform has no
+// process CPU clock nothing is reported.
+type cpuClock struct{ start float64 }
+
+func startCPU() cpuClock { return cpuClock{processCPUSeconds()} }
+
+// report adds "cpu-ms/op" and, for flop > 0, "GFLOP/cpu-s" (throughput per core
+// second: multiply by the thread count for the uncontended machine estimate).
+func (c cpuClock) report(b *testing.B, flop float64) {
+	end := processCPUSeconds()
+	if c.start < 0 || end < 0 || b.N == 0 {
+		return
+	}
+	per := (end - c.start) / float64(b.N)
+	b.ReportMetric(per*1e3, "cpu-ms/op")
+	if flop > 0 && per > 0 {
+		b.ReportMetric(flop/per/1e9, "GFLOP/cpu-s")
+	}
+}
+
 // BenchMatMul benchmarks one matmul shape on be and reports GFLOP/s.
 func BenchMatMul(b *testing.B, be kernels.Backend, s MatMulShape) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -88,11 +110,13 @@ func BenchMatMul(b *testing.B, be kernels.Backend, s MatMulShape) {
 		ep.Residual = dst // in place, as the model does
 	}
 	defer freeAll(be, a, w, dst, ep.Bias, ep.Gamma)
+	clk := startCPU()
 	for b.Loop() {
 		be.MatMul(dst, a, w, true, ep)
 	}
 	sync(b, be, dst)
 	reportGFLOPs(b, 2*float64(s.M*s.K*s.N))
+	clk.report(b, 2*float64(s.M*s.K*s.N))
 }
 
 func freeAll(be kernels.Backend, ts ...kernels.Tensor) {
@@ -111,11 +135,13 @@ func BenchAttention(b *testing.B, be kernels.Backend, nq, nk, c, heads int) {
 	v := be.Upload(randSlice(rng, nk*c, 1), nk, c)
 	dst := be.Zeros(nq, c)
 	defer freeAll(be, q, k, v, dst)
+	clk := startCPU()
 	for b.Loop() {
 		be.Attention(dst, q, k, v, nil, heads, 0.125)
 	}
 	sync(b, be, dst)
 	reportGFLOPs(b, 4*float64(nq*nk*c))
+	clk.report(b, 4*float64(nq*nk*c))
 }
 
 // BenchAll runs the shared benchmarks on the backend newBackend returns (called
@@ -147,6 +173,8 @@ func benchRowOp(b *testing.B, be kernels.Backend, m, n int, op string) {
 	g := be.Upload(randSlice(rng, n, 1), n)
 	beta := be.Upload(randSlice(rng, n, 1), n)
 	defer freeAll(be, x, dst, g, beta)
+	clk := startCPU()
+	defer func() { clk.report(b, 0) }()
 	for b.Loop() {
 		switch op {
 		case "layernorm":
@@ -170,6 +198,8 @@ func BenchPatchEmbed(b *testing.B, be kernels.Backend) {
 	pos := be.Upload(randSlice(rng, Tokens*Width, 1), Tokens, Width)
 	dst := be.Zeros(Tokens, Width)
 	defer freeAll(be, img, w, bias, cls, pos, dst)
+	clk := startCPU()
+	defer func() { clk.report(b, 2*float64(1024*Width*3*14*14)) }()
 	for b.Loop() {
 		be.PatchEmbed(dst, img, w, bias, cls, pos, 14)
 	}
@@ -184,6 +214,8 @@ func BenchCosineTopK(b *testing.B, be kernels.Backend, na, nb, c, k int) {
 	bb := be.Upload(randSlice(rng, nb*c, 1), nb, c)
 	vals, idx := be.Zeros(na, k), be.Zeros(na, k)
 	defer freeAll(be, a, bb, vals, idx)
+	clk := startCPU()
+	defer func() { clk.report(b, 2*float64(na*nb*c)) }()
 	for b.Loop() {
 		be.CosineTopK(vals, idx, a, bb, k)
 	}
@@ -200,6 +232,8 @@ func BenchNVE(b *testing.B, be kernels.Backend, na, nb, c, k, r int) {
 	be.CosineTopK(vals, idx, f, normals, k)
 	dst := be.Zeros(na, c)
 	defer freeAll(be, f, normals, vals, idx, dst)
+	clk := startCPU()
+	defer func() { clk.report(b, 0) }()
 	for b.Loop() {
 		be.NVE(dst, f, normals, vals, idx, r, 0.8)
 	}
@@ -212,6 +246,8 @@ func benchProjection(b *testing.B, be kernels.Backend) {
 	ts := be.Upload(randSlice(rng, 45*Width, 1), 45, Width)
 	dst := be.Zeros(1024)
 	defer freeAll(be, d, ts, dst)
+	clk := startCPU()
+	defer func() { clk.report(b, 0) }()
 	for b.Loop() {
 		be.Projection(dst, d, ts)
 	}
@@ -246,6 +282,7 @@ func BenchBlock(b *testing.B, be kernels.Backend) {
 	// projection is three matmuls here.
 	wq, wk, wv := up(0.05, Width, Width), up(0.05, Width, Width), up(0.05, Width, Width)
 	defer freeAll(be, wq, wk, wv)
+	clk := startCPU()
 	for b.Loop() {
 		be.LayerNorm(h, x, ones, zero, 1e-6)
 		be.MatMul(q, h, wq, true, kernels.Epilogue{Bias: bo})
@@ -263,6 +300,8 @@ func BenchBlock(b *testing.B, be kernels.Backend) {
 		b.ReportMetric(perBlock*Depth, "s/forward")
 		b.ReportMetric(ViTForwardGFLOP()/(perBlock*Depth), "GFLOP/s")
 	}
+	// Per 12 blocks of CPU time: the forward's cost in core-seconds.
+	clk.report(b, ViTForwardGFLOP()*1e9/Depth)
 }
 
 func ones(n int) []float32 {
