@@ -112,6 +112,9 @@ func gridOf(what string, n int) (int, error) {
 // NewEpisode prepares the references: normals are the normal references' features
 // ([N, C] each, may be empty), abnormals the abnormal references (may be empty, but not
 // both). All share one G×G grid and the head's width. Abnormal references need weights.
+// Without normal references the normal patches are the abnormal references' patches
+// outside their masks as given (an empty mask contributes all its patches; its
+// fallback mask, chosen afterwards from the deviations, does not change the pool).
 func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Episode, error) {
 	if len(normals) == 0 && len(abnormals) == 0 {
 		return nil, errors.New("head: an episode needs at least one normal or abnormal reference")

@@ -166,6 +166,9 @@ func Load(f *weights.File, prefix string) (*Weights, error) {
 	if c%cfg.Heads != 0 {
 		return nil, fmt.Errorf("head: width %d does not split into %d heads", c, cfg.Heads)
 	}
+	if c%4 != 0 {
+		return nil, fmt.Errorf("head: width %d is not a multiple of 4, which the sine position code needs", c)
+	}
 	w.Config = cfg
 	return w, nil
 }
