@@ -240,3 +240,42 @@ func TestBilinearMatchesTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoAbnormalCopies: an abnormal reference given twice leaves T* unchanged (each
+// attention weight is shared between two equal keys), which holds only if the position
+// code and masks are laid out per reference image.
+func TestTwoAbnormalCopies(t *testing.T) {
+	f := loadFixture(t)
+	pm := imaging.PatchMask(f.abnMask, 14)
+	for _, be := range backends() {
+		t.Run(be.Name(), func(t *testing.T) {
+			m := New(be, f.w)
+			defer m.Close()
+			abn := Abnormal{Features: f.abnormal, Mask: pm}
+			ep, err := m.NewEpisode([]*tensor.Dense{f.normal}, []Abnormal{abn, abn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ep.Close()
+			tstar, err := ep.DeviationVectors()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(t, "deviation_vectors", tstar.Data, f.exp["deviation_vectors"]); d > 1e-4 {
+				t.Errorf("T* with the reference twice: max abs error %.3g", d)
+			}
+			pos := ep.PositionCode()
+			want := f.exp["position_code"].Data
+			if d := maxAbsDiff(t, "position_code", pos.Data[len(want):], f.exp["position_code"]); d > 1e-4 {
+				t.Errorf("position code of the second copy: max abs error %.3g", d)
+			}
+			res, err := ep.Score(f.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(t, "anomaly_map", res.Map, f.exp["anomaly_map"]); d > 1e-4 {
+				t.Errorf("anomaly map: max abs error %.3g", d)
+			}
+		})
+	}
+}
