@@ -17,14 +17,15 @@ func init() {
 }
 
 func runSynth(args []string) error {
-	fs := newFlagSet("synth", "--out DIR [--seed N] [--size 256] [--classes a,b] [--train N] [--test N] [--per-defect N]")
-	out := fs.String("out", "", "output folder (required); files of the same names are replaced")
+	fs := newFlagSet("synth", "--out DIR [--seed N] [--size 256] [--classes a,b] [--train N] [--test N] [--per-defect N] [--replace]")
+	out := fs.String("out", "", "output folder (required)")
 	seed := fs.Uint64("seed", 1, "random seed: the data set is a function of the seed, the size and the counts")
 	size := fs.Int("size", synth.DefaultSize, "image side in pixels (32 to 4096)")
 	classes := fs.String("classes", "", "comma-separated classes (default all: "+strings.Join(synth.Classes(), ",")+")")
 	train := fs.Int("train", synth.DefaultTrain, "normal training images per class")
 	test := fs.Int("test", synth.DefaultTestGood, "normal test images per class")
 	perDefect := fs.Int("per-defect", synth.DefaultPerDefect, "test images per defect type and class")
+	replace := fs.Bool("replace", false, "replace class folders an earlier ideal synth run left in --out")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,7 +50,7 @@ func runSynth(args []string) error {
 	if *size < 32 || *size > 4096 {
 		return usageErrorf("--size %d out of range [32, 4096]", *size)
 	}
-	opt := synth.Options{Size: *size, Seed: *seed, Train: *train, TestGood: *test, PerDefect: *perDefect}
+	opt := synth.Options{Size: *size, Seed: *seed, Train: *train, TestGood: *test, PerDefect: *perDefect, Replace: *replace}
 	if *classes != "" {
 		for _, c := range strings.Split(*classes, ",") {
 			if c = strings.TrimSpace(c); c != "" {

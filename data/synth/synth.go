@@ -31,6 +31,10 @@ type Options struct {
 	// Progress, when set, is called after each image with the number done and the total.
 	// Calls come from several goroutines, one at a time.
 	Progress func(done, total int)
+	// Replace allows class folders that already exist in a folder made by Generate
+	// (one holding synth.json): they are removed first. Without it an existing class
+	// folder is an error, so that no stale image of an earlier run is mixed in.
+	Replace bool
 }
 
 // Defaults.
@@ -100,8 +104,8 @@ type manifest struct {
 // Generate writes the synthetic data set into out in the MVTec AD layout
 // (<class>/train/good, <class>/test/good, <class>/test/<type>,
 // <class>/ground_truth/<type>/<name>_mask.png) and a manifest, synth.json.
-// Every file is written atomically. Existing files of the same names are replaced;
-// other files are left alone.
+// Every file is written atomically. Class folders that exist already are an error
+// unless opt.Replace is set (see Options).
 func Generate(out string, opt Options) error {
 	if opt.Size == 0 {
 		opt.Size = DefaultSize
@@ -136,6 +140,21 @@ func Generate(out string, opt Options) error {
 			if !slices.Contains(chosen, &specs[i]) {
 				chosen = append(chosen, &specs[i])
 			}
+		}
+	}
+	for _, s := range chosen {
+		dir := filepath.Join(out, s.name)
+		if _, err := os.Lstat(dir); err != nil {
+			continue
+		}
+		if !opt.Replace {
+			return fmt.Errorf("synth: %s exists; choose another output folder or replace it", dir)
+		}
+		if _, err := os.Stat(filepath.Join(out, ManifestName)); err != nil {
+			return fmt.Errorf("synth: %s exists and %s holds no %s: not replacing a folder synth did not make", dir, out, ManifestName)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("synth: %w", err)
 		}
 	}
 	var jobs []job

@@ -236,6 +236,36 @@ func abs(x float64) float64 {
 	return x
 }
 
+func TestGenerateReplace(t *testing.T) {
+	out := t.TempDir()
+	opt := Options{Size: 32, Seed: 1, Train: 1, TestGood: 1, PerDefect: 2, Classes: []string{"metal"}}
+	if err := Generate(out, opt); err != nil {
+		t.Fatal(err)
+	}
+	opt.PerDefect = 1
+	if err := Generate(out, opt); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("second run into the same folder: %v", err)
+	}
+	opt.Replace = true
+	if err := Generate(out, opt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "metal", "test", "hole", "001.png")); !os.IsNotExist(err) {
+		t.Errorf("stale image of the first run: %v", err)
+	}
+	// Not a folder synth made: never removed.
+	other := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(other, "metal", "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Generate(other, opt); err == nil || !strings.Contains(err.Error(), "not replacing") {
+		t.Errorf("replace in a foreign folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "metal", "mine")); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestGenerateBadOptions(t *testing.T) {
 	for _, o := range []Options{{Size: 8}, {Classes: []string{"sofa"}}, {Train: -1}, {PerDefect: 20000}} {
 		if err := Generate(t.TempDir(), o); err == nil || !strings.HasPrefix(err.Error(), "synth: ") {
