@@ -18,6 +18,11 @@ import (
 // view with zero strides, as torch.expand makes): such a tensor is expanded on reading.
 const MaxBroadcastElements = 1 << 24
 
+// maxViewFactor bounds the elements of all tensors together by this multiple of the
+// elements of the storages read (plus MaxBroadcastElements): tied weights and views
+// share storages, but a small archive must not expand into a huge set of copies.
+const maxViewFactor = 8
+
 // maxTreeNodes bounds the values visited when flattening a pickled tree, so that a
 // pickle that shares sub-trees many times over cannot make the walk explode.
 const maxTreeNodes = 1 << 20
@@ -144,9 +149,9 @@ func (a *torchArchive) file(ts map[string]*torchTensor, format string) (*File, e
 	}
 	sort.Strings(names)
 	out := &File{Tensors: make(map[string]*tensor.Dense, len(ts)), Metadata: map[string]string{"format": format}}
-	cache := map[string][]byte{}
+	r := &storageReader{cache: map[string][]byte{}}
 	for _, name := range names {
-		d, err := a.materialize(ts[name], cache)
+		d, err := a.materialize(ts[name], r)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", name, err)
 		}
@@ -155,9 +160,15 @@ func (a *torchArchive) file(ts map[string]*torchTensor, format string) (*File, e
 	return out, nil
 }
 
+// storageReader holds the storages read so far and counts the elements handed out.
+type storageReader struct {
+	cache          map[string][]byte
+	read, returned int64 // elements of the storages read, of the tensors made
+}
+
 // materialize checks a strided view against its storage, reads the storage record
 // (once per key) and copies the view out as a contiguous float32 tensor.
-func (a *torchArchive) materialize(t *torchTensor, cache map[string][]byte) (*tensor.Dense, error) {
+func (a *torchArchive) materialize(t *torchTensor, r *storageReader) (*tensor.Dense, error) {
 	st := t.storage
 	elem, ok := storageElements[st.typ.name]
 	if !ok {
@@ -174,7 +185,7 @@ func (a *torchArchive) materialize(t *torchTensor, cache map[string][]byte) (*te
 	if numel > st.numel && numel > MaxBroadcastElements {
 		return nil, fmt.Errorf("view of %d elements over a %d-element storage is larger than the %d allowed", numel, st.numel, MaxBroadcastElements)
 	}
-	b, ok := cache[st.key]
+	b, ok := r.cache[st.key]
 	if !ok {
 		rec, found := a.records[a.root+"data/"+st.key]
 		if !found {
@@ -187,7 +198,11 @@ func (a *torchArchive) materialize(t *torchTensor, cache map[string][]byte) (*te
 		if b, err = a.readRecord(rec, st.numel*width); err != nil {
 			return nil, err
 		}
-		cache[st.key] = b
+		r.cache[st.key] = b
+		r.read += st.numel
+	}
+	if r.returned += numel; r.returned > maxViewFactor*r.read+MaxBroadcastElements {
+		return nil, fmt.Errorf("the tensors so far hold %d elements, more than %d times the %d of their storages", r.returned, maxViewFactor, r.read)
 	}
 	shape := make([]int, len(t.size))
 	for i, s := range t.size {

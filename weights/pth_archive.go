@@ -2,7 +2,6 @@ package weights
 
 import (
 	"archive/zip"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -78,8 +77,9 @@ func (a *torchArchive) readSmall(rel string, limit int64) ([]byte, error) {
 }
 
 // readRecord reads exactly want bytes from a record whose declared size is want, and
-// checks its CRC. Memory grows with the bytes actually decompressed, so a record that
-// declares more than it holds cannot force a large allocation.
+// checks its CRC. A record that declares more than the archive's size (possible only when
+// compressed) is read with memory growing as the data actually arrives, so a forged size
+// cannot force a large allocation.
 func (a *torchArchive) readRecord(f *zip.File, want int64) ([]byte, error) {
 	if f.UncompressedSize64 != uint64(want) {
 		return nil, fmt.Errorf("record %s holds %d bytes, want %d", f.Name, f.UncompressedSize64, want)
@@ -89,14 +89,18 @@ func (a *torchArchive) readRecord(f *zip.File, want int64) ([]byte, error) {
 		return nil, fmt.Errorf("record %s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(min(want, a.size)))
-	n, err := buf.ReadFrom(io.LimitReader(rc, want))
-	if err != nil {
-		return nil, fmt.Errorf("record %s: %w", f.Name, err)
+	var b []byte
+	if want <= a.size {
+		b = make([]byte, want)
+		_, err = io.ReadFull(rc, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(rc, want))
+		if err == nil && int64(len(b)) < want {
+			err = io.ErrUnexpectedEOF
+		}
 	}
-	if n != want {
-		return nil, fmt.Errorf("record %s is truncated: %d of %d bytes", f.Name, n, want)
+	if err != nil {
+		return nil, fmt.Errorf("record %s (%d bytes): %w", f.Name, want, err)
 	}
 	// Reading to the end makes archive/zip verify the size and checksum of the record.
 	if _, err := rc.Read(make([]byte, 1)); err != io.EOF {
@@ -105,7 +109,7 @@ func (a *torchArchive) readRecord(f *zip.File, want int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("record %s: %w", f.Name, err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // readArchiveFile opens path and hands it to decode; errors get the package prefix and path.

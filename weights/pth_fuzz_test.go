@@ -31,8 +31,10 @@ func checkDecoded(t *testing.T, f *File, err error) {
 func FuzzPth(f *testing.F) {
 	f.Add(stridedArchive(f, "archive"))
 	f.Add(torchScriptArchive(f))
-	for _, c := range badArchives(f) {
-		f.Add(c.data)
+	for name, c := range badArchives(f) {
+		if name != "amplified views" { // 1 s per run: it expands 32M elements before refusing
+			f.Add(c.data)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, n := bytes.NewReader(data), int64(len(data))

@@ -327,8 +327,15 @@ func badArchives(t testing.TB) map[string]struct {
 		"stack underflow":    {store([]byte{0x80, 2, 's', '.'}), "data.pkl"},
 		"cyclic modules":     {cyclicTS, "nested more than"},
 		"legacy format":      {append(append([]byte{}, legacyTorchMagic...), 0, 0), "legacy PyTorch"},
-		"unhashable key":     {store((&pickler{}).op(0x80, 2).emptyOrderedDict().op('C', 1, 'a', 'N', 's', '.').Bytes()), "malformed pickle"},
-		"bad key":            {store((&pickler{}).op(0x80, 2, '(').str("storage").global("torch", "FloatStorage").str("../x").str("cpu").int(1).op('t', 'Q', '.').Bytes()), "not a plain record name"},
+		"amplified views": {store(stateDictPickle(
+			tensorSpec{name: "a", storage: "FloatStorage", key: "0", numel: 1, size: []int{1 << 24}, stride: []int{0}},
+			tensorSpec{name: "b", storage: "FloatStorage", key: "0", numel: 1, size: []int{1 << 24}, stride: []int{0}},
+		), make([]byte, 4)), "more than 8 times"},
+		"broadcast too large": {store(stateDictPickle(
+			tensorSpec{name: "a", storage: "FloatStorage", key: "0", numel: 1, size: []int{1<<24 + 1}, stride: []int{0}},
+		), make([]byte, 4)), "larger than the 16777216 allowed"},
+		"unhashable key": {store((&pickler{}).op(0x80, 2).emptyOrderedDict().op('C', 1, 'a', 'N', 's', '.').Bytes()), "malformed pickle"},
+		"bad key":        {store((&pickler{}).op(0x80, 2, '(').str("storage").global("torch", "FloatStorage").str("../x").str("cpu").int(1).op('t', 'Q', '.').Bytes()), "not a plain record name"},
 	}
 }
 
