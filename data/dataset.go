@@ -331,3 +331,37 @@ func (m maskIndex) find(imageName string) string {
 	}
 	return ""
 }
+
+// Detect guesses the format of the data set at root from its folders: VisA (a
+// split_csv/1cls.csv or a 1cls/ folder), BTAD (classes with train/ok), MVTec (classes
+// with train/good and test/; MPDD has the same layout and reads the same), or the
+// folder layout (normal/ or abnormal/ at the root or in its classes). It returns an
+// error describing what it found when none fits.
+func Detect(root string) (string, error) {
+	if _, err := os.Stat(filepath.Join(root, "split_csv", "1cls.csv")); err == nil {
+		return FormatVisA, nil
+	}
+	if dirExists(filepath.Join(root, "1cls")) {
+		return FormatVisA, nil
+	}
+	if dirExists(filepath.Join(root, "normal")) || dirExists(filepath.Join(root, "abnormal")) {
+		return FormatFolder, nil
+	}
+	dirs, err := listDirs(root)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range dirs {
+		c := filepath.Join(root, d)
+		switch {
+		case dirExists(filepath.Join(c, "train", "ok")) && dirExists(filepath.Join(c, "test")):
+			return FormatBTAD, nil
+		case dirExists(filepath.Join(c, "train", "good")) && dirExists(filepath.Join(c, "test")):
+			return FormatMVTec, nil
+		case dirExists(filepath.Join(c, "normal")) || dirExists(filepath.Join(c, "abnormal")):
+			return FormatFolder, nil
+		}
+	}
+	return "", fmt.Errorf("data: cannot tell the format of %s: expected split_csv/1cls.csv (VisA), <class>/train/good + <class>/test (MVTec, MPDD, converted VisA), <class>/train/ok (BTAD) or <class>/normal, <class>/abnormal (folder); found %s",
+		root, describeDir(root))
+}

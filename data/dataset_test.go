@@ -369,3 +369,29 @@ func TestOpenFolder(t *testing.T) {
 		t.Fatalf("single class: %v %+v", err, one)
 	}
 }
+
+func TestDetect(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{"bottle/train/good/0.png", "bottle/test/good/0.png"}, FormatMVTec},
+		{[]string{"01/train/ok/0.bmp", "01/test/ok/0.bmp"}, FormatBTAD},
+		{[]string{"split_csv/1cls.txt", "candle/Data/Images/Normal/0.JPG"}, ""},
+		{[]string{"1cls/candle/train/good/0.JPG"}, FormatVisA},
+		{[]string{"normal/0.png"}, FormatFolder},
+		{[]string{"w/abnormal/dent/0.png"}, FormatFolder},
+		{[]string{"stuff/0.png"}, ""},
+	} {
+		root := tree(t, tc.files...)
+		got, err := Detect(root)
+		if got != tc.want || (tc.want == "") != (err != nil) {
+			t.Errorf("%q: %q, %v; want %q", tc.files, got, err, tc.want)
+		}
+	}
+	root := tree(t, "candle/Data/Images/Normal/0.JPG")
+	writeText(t, root, "split_csv/1cls.csv", "object,split,label,image,mask\n")
+	if got, err := Detect(root); got != FormatVisA || err != nil {
+		t.Errorf("raw VisA: %q %v", got, err)
+	}
+}

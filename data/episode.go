@@ -15,7 +15,8 @@ const (
 	// General judges every query.
 	General Setting = "general"
 	// Hard removes the anomalous queries whose defect type appears among the
-	// abnormal references, so that only unseen defect types are judged.
+	// abnormal references, so that only unseen defect types are judged. VisA names
+	// no defect types (all are "bad"), so there it removes every anomalous query.
 	Hard Setting = "hard"
 )
 
