@@ -219,3 +219,26 @@ func (e *Episode) Describe() string {
 	fmt.Fprintf(&b, "; %d queries (%s setting, %d removed)", len(e.Queries), e.Setting, e.Removed)
 	return b.String()
 }
+
+// Episodes builds the evaluation episode of every class of ds. With refs (from
+// ReadRefSet) every class must have its fixed references there; without, references
+// are drawn with opt.Seed. opt.Refs is ignored.
+func Episodes(ds *Dataset, refs map[string]*Refs, opt EpisodeOptions) ([]*Episode, error) {
+	out := make([]*Episode, 0, len(ds.Classes))
+	for i := range ds.Classes {
+		c := &ds.Classes[i]
+		o := opt
+		o.Refs = nil
+		if refs != nil {
+			if o.Refs = refs[c.Name]; o.Refs == nil {
+				return nil, fmt.Errorf("data: the reference set has no class %s", c.Name)
+			}
+		}
+		ep, err := NewEpisode(c, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ep)
+	}
+	return out, nil
+}

@@ -242,6 +242,19 @@ func TestRefSet(t *testing.T) {
 		t.Errorf("hard with unknown type: %v", err)
 	}
 
+	// Every class at once: d is in the reference set, c too; a missing class is an error.
+	eps, err := Episodes(ds, rs, EpisodeOptions{NShot: 0, AShot: 1})
+	if err != nil || len(eps) != 2 || eps[1].Abnormal[0].DefectType != "scratchy" {
+		t.Errorf("episodes: %v %+v", err, eps)
+	}
+	delete(rs, "d")
+	if _, err := Episodes(ds, rs, EpisodeOptions{NShot: 0, AShot: 1}); err == nil || !strings.Contains(err.Error(), "no class d") {
+		t.Errorf("missing class: %v", err)
+	}
+	if eps, err := Episodes(ds, nil, EpisodeOptions{NShot: 1, AShot: 1, Seed: 2}); err != nil || len(eps) != 2 {
+		t.Errorf("drawn episodes: %v", err)
+	}
+
 	// A missing mask beside an abnormal reference.
 	os.Remove(filepath.Join(refs, "MVTec/c/abnormal/a0_mask.png"))
 	if _, err := ReadRefSet(refs, "mvtec"); err == nil || !strings.Contains(err.Error(), "a0_mask.png") {
