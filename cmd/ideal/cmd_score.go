@@ -37,7 +37,9 @@ normal-only baseline (s_a = 1 − s_n) and --head is optional; without --normal 
 patches are the abnormal references' patches outside their masks.
 --out writes per query NAME_overlay.png (heatmap over the image at its original size; for
 a features query, the heatmap alone at S×S) and NAME_map.tiff (the anomaly map A at that
-size, float32 TIFF). The overlay colours span the range of A over all queries of the run.`
+size, float32 TIFF). The overlay colours span the range of A over all queries of the run.
+Each query's path and image score are printed on stdout, one line each; warnings (e.g. an
+abnormal mask that covers no patch) go to stderr and the JSON.`
 
 // listFlag collects a repeatable string flag.
 type listFlag []string
