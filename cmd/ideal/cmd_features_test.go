@@ -89,6 +89,11 @@ func TestFeaturesFolder(t *testing.T) {
 	for _, name := range []string{"input.safetensors", "second.safetensors"} {
 		checkFixtureFeatures(t, readST(t, filepath.Join(out, name)).Tensors["features"])
 	}
+	// One image with -o naming an existing folder goes into that folder.
+	if err := runFeatures([]string{"--backbone", tinyDir + "weights.safetensors", "--size", "98", "-o", dir, second}); err != nil {
+		t.Fatal(err)
+	}
+	checkFixtureFeatures(t, readST(t, filepath.Join(dir, "second.safetensors")).Tensors["features"])
 	if err := runFeatures([]string{"--backbone", tinyDir + "weights.safetensors", "--size", "98",
 		"-o", out, tinyDir + "input.png", filepath.Join(dir, "input.png")}); err == nil || !strings.Contains(err.Error(), "both") {
 		t.Errorf("two images with one name: error %v", err)
