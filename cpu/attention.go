@@ -116,11 +116,9 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 					mx = max(mx, x)
 				}
 				corr := exp32(mrow[r] - mx)
-				var sum float32
-				for j, x := range row {
-					e := exp32(x - mx)
+				sum := kern.expShiftSum(row, row, mx)
+				for j, e := range row {
 					pp[base+j*mr] = e
-					sum += e
 				}
 				lrow[r] = lrow[r]*corr + sum
 				mrow[r] = mx

@@ -12,6 +12,10 @@ type microKernel struct {
 	name   string
 	mr, nr int
 	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
+	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
+	// returning Σ dst (the softmax numerators).
+	gelu        func(dst, x []float32)
+	expShiftSum func(dst, x []float32, shift float32) float32
 }
 
 // tile runs the micro-kernel on a tile of which only mv×nv elements exist, going
@@ -111,7 +115,7 @@ func (be *Backend) gemm(g *gemmArgs) {
 		for i := range g.m {
 			clear(g.c[i*g.ldc : i*g.ldc+g.n])
 		}
-		epilogue(g, g.res, g.ldr, 0, g.m, 0, g.n)
+		epilogue(kern, g, g.res, g.ldr, 0, g.m, 0, g.n)
 		return
 	}
 	nkb, kc := kBlocks(g.k)
@@ -162,11 +166,11 @@ func (be *Backend) gemm(g *gemmArgs) {
 					kern.tile(kcb, ap[ip*kcb:], bp, g.c[i*g.ldc+j:], g.ldc, mvv, nvv, blk > 0, tmp)
 					if last {
 						if aliased {
-							epilogue(g, res[ip*ldr+jj:], ldr, i, mvv, j, nvv)
+							epilogue(kern, g, res[ip*ldr+jj:], ldr, i, mvv, j, nvv)
 						} else if res != nil {
-							epilogue(g, res[i*ldr+j:], ldr, i, mvv, j, nvv)
+							epilogue(kern, g, res[i*ldr+j:], ldr, i, mvv, j, nvv)
 						} else {
-							epilogue(g, nil, 0, i, mvv, j, nvv)
+							epilogue(kern, g, nil, 0, i, mvv, j, nvv)
 						}
 					}
 				}
@@ -177,7 +181,7 @@ func (be *Backend) gemm(g *gemmArgs) {
 
 // epilogue applies bias, GELU, gamma and the residual (res starts at the tile's
 // first element, row stride ldr) to the mv×nv tile of C at (i, j).
-func epilogue(g *gemmArgs, res []float32, ldr, i, mv, j, nv int) {
+func epilogue(kern *microKernel, g *gemmArgs, res []float32, ldr, i, mv, j, nv int) {
 	if g.bias == nil && !g.gelu && g.gamma == nil && res == nil {
 		return
 	}
@@ -196,7 +200,7 @@ func epilogue(g *gemmArgs, res []float32, ldr, i, mv, j, nv int) {
 			}
 		}
 		if g.gelu {
-			geluSlice(row, row)
+			kern.gelu(row, row)
 		}
 		if gamma != nil {
 			for x := range row {

@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func kern6x16(kc int, a, b, c *float32, ldc int, acc bool)
 
-var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
+var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, gelu: geluVec, expShiftSum: expShiftSumVec, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
 	// Bounds the assembly relies on.
 	_ = c[5*ldc+15]
 	if kc == 0 {

@@ -1,7 +1,8 @@
 package cpu
 
-// pureKernel is the portable micro-kernel: a 4×4 register block in plain Go.
-var pureKernel = microKernel{name: "go", mr: 4, nr: 4, fn: kernel4x4}
+// pureKernel is the portable path: a 4×4 register-block micro-kernel and scalar
+// exp/GELU in plain Go.
+var pureKernel = microKernel{name: "go", mr: 4, nr: 4, fn: kernel4x4, gelu: geluSlice, expShiftSum: expShiftSum}
 
 func kernel4x4(kc int, a, b, c []float32, ldc int, acc bool) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32

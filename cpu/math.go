@@ -61,3 +61,15 @@ func geluSlice(dst, x []float32) {
 		dst[i] = gelu32(v)
 	}
 }
+
+// expShiftSum writes dst = exp(x − shift) and returns Σ dst.
+func expShiftSum(dst, x []float32, shift float32) float32 {
+	x = x[:len(dst)]
+	var s float32
+	for i, v := range x {
+		e := exp32(v - shift)
+		dst[i] = e
+		s += e
+	}
+	return s
+}

@@ -47,7 +47,7 @@ func (be *Backend) GELU(dst, x kernels.Tensor) {
 	const chunk = 16384
 	be.parallel((len(X)+chunk-1)/chunk, func(u int, _ *scratch) {
 		lo, hi := u*chunk, min(len(X), (u+1)*chunk)
-		geluSlice(D[lo:hi], X[lo:hi])
+		be.kern.gelu(D[lo:hi], X[lo:hi])
 	})
 }
 
@@ -59,13 +59,13 @@ func (be *Backend) Softmax(dst, x kernels.Tensor) {
 	units, per := rowChunks(m, n, 16384)
 	be.parallel(units, func(u int, _ *scratch) {
 		for i := u * per; i < min(m, (u+1)*per); i++ {
-			softmaxRow(D[i*n:(i+1)*n], X[i*n:(i+1)*n])
+			softmaxRow(be.kern, D[i*n:(i+1)*n], X[i*n:(i+1)*n])
 		}
 	})
 }
 
 // softmaxRow writes softmax(x) to dst (which may be x).
-func softmaxRow(dst, x []float32) {
+func softmaxRow(kern *microKernel, dst, x []float32) {
 	if len(x) == 0 {
 		return
 	}
@@ -73,14 +73,8 @@ func softmaxRow(dst, x []float32) {
 	for _, v := range x {
 		mx = max(mx, v)
 	}
-	var s float32
 	dst = dst[:len(x)]
-	for j, v := range x {
-		e := exp32(v - mx)
-		dst[j] = e
-		s += e
-	}
-	inv := 1 / s
+	inv := 1 / kern.expShiftSum(dst, x, mx)
 	for j := range dst {
 		dst[j] *= inv
 	}

@@ -1,0 +1,48 @@
+//go:build amd64 && !noasm
+
+package cpu
+
+import (
+	"math"
+	"testing"
+
+	"github.com/ideal-fsad/ideal/kernels"
+)
+
+func TestVectorMath(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	var xs []float32
+	for x := -100.0; x < 20; x += 0.0137 {
+		xs = append(xs, float32(x))
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 17, len(xs)} {
+		x := xs[len(xs)-n:]
+		dst := make([]float32, n)
+		geluVec(dst, x)
+		for i, v := range x {
+			want := kernels.GELUExact(float64(v))
+			if e := math.Abs(float64(dst[i]) - want); e > 1e-30 && e/math.Abs(want) > 1e-6+2.5e-7*float64(v)*float64(v) {
+				t.Fatalf("geluVec(%g) = %g, want %g", v, dst[i], want)
+			}
+		}
+		const shift = 3
+		sum := expShiftSumVec(dst, x, shift)
+		var want float64
+		for i, v := range x {
+			arg := float64(v - shift) // the float32 difference is the input
+			w := math.Exp(arg)
+			if arg < -87.3 {
+				w = 0
+			}
+			want += w
+			if math.Abs(float64(dst[i])-w) > 3e-7*w {
+				t.Fatalf("expShiftSumVec: exp(%g) = %g, want %g", arg, dst[i], w)
+			}
+		}
+		if math.Abs(float64(sum)-want) > 1e-5*want {
+			t.Errorf("expShiftSumVec: sum %g, want %g", sum, want)
+		}
+	}
+}
