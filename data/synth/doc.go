@@ -25,4 +25,7 @@
 // The data set is a function of the seed, the size and the counts: every image has
 // its own random source derived from the seed and its place in the data set, so images
 // are made in parallel and a class's images do not depend on the other classes chosen.
+// Same seed, same bytes holds for one build on one architecture; another architecture
+// (where the compiler may fuse multiply-adds) or another Go release (PNG compression)
+// may change some bytes, not the data set's nature.
 package synth
