@@ -264,8 +264,8 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 		cfg.Registers = r.Shape[1]
 	}
 
-	// Depth: every block index that appears under the block prefix.
-	maxIdx := -1
+	// Depth: the block indices under the block prefix must be 0…depth−1.
+	maxIdx, seen := -1, map[int]bool{}
 	for name := range f.Tensors {
 		rest, ok := strings.CutPrefix(name, prefix+n.blockPrefix)
 		if !ok {
@@ -276,10 +276,17 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 		if err != nil || i < 0 || strconv.Itoa(i) != num {
 			return nil, fmt.Errorf("dinov2: unexpected tensor %q (shape %v): block index %q is not a number", name, f.Tensors[name].Shape, num)
 		}
-		maxIdx = max(maxIdx, i)
+		maxIdx, seen[i] = max(maxIdx, i), true
 	}
 	if maxIdx < 0 {
 		return nil, fmt.Errorf("dinov2: no transformer blocks (%s0.*) in the file", prefix+n.blockPrefix)
+	}
+	if len(seen) != maxIdx+1 {
+		gap := 0
+		for seen[gap] {
+			gap++
+		}
+		return nil, fmt.Errorf("dinov2: block %d is missing: no tensor %s%d.* although blocks up to %d exist", gap, prefix+n.blockPrefix, gap, maxIdx)
 	}
 	cfg.Depth = maxIdx + 1
 
@@ -293,7 +300,7 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 	case c%64 == 0:
 		cfg.Heads = c / 64
 	default:
-		return nil, fmt.Errorf("dinov2: cannot infer the number of heads of a width-%d model (not a multiple of 64): give it explicitly (--heads), in the file's metadata (num_attention_heads) or in a config.json beside it", c)
+		return nil, fmt.Errorf("dinov2: cannot infer the number of heads of a width-%d model (not a multiple of 64): give it explicitly (Options.Heads, ideal --heads), in the file's metadata (num_attention_heads) or in a config.json beside it", c)
 	}
 	if c%cfg.Heads != 0 {
 		return nil, fmt.Errorf("dinov2: width %d does not split into %d heads", c, cfg.Heads)
