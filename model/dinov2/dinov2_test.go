@@ -406,3 +406,42 @@ func TestFLOPs(t *testing.T) {
 	}
 	t.Logf("ViT-S/14 at 448: %.2f GFLOP", want/1e9)
 }
+
+// countingBackend counts the tensors a backend is asked to create.
+type countingBackend struct {
+	kernels.Backend
+	created int
+}
+
+func (c *countingBackend) Upload(d []float32, shape ...int) kernels.Tensor {
+	c.created++
+	return c.Backend.Upload(d, shape...)
+}
+
+func (c *countingBackend) Zeros(shape ...int) kernels.Tensor {
+	c.created++
+	return c.Backend.Zeros(shape...)
+}
+
+// After the first forward at a size, a forward creates one tensor only: the image.
+func TestWorkspaceReuse(t *testing.T) {
+	m, err := Load(fixtureDir+"weights.safetensors", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &countingBackend{Backend: kernels.NewReference()}
+	for _, size := range []int{98, 42, 98, 42} {
+		before := b.created
+		if _, err := m.Features(b, make([]float32, 3*size*size), size); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("S = %d: %d tensors created", size, b.created-before)
+	}
+	before := b.created
+	if _, err := m.Features(b, make([]float32, 3*98*98), 98); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.created - before; n != 1 {
+		t.Errorf("a repeated forward created %d tensors, want 1 (the image)", n)
+	}
+}
