@@ -44,9 +44,11 @@
 //
 // In every MVTec-like layout the mask of test/<type>/<name>.<ext> is looked up in
 // ground_truth/<type>/ under the names <name>_mask.png, <name>.png, <name>_mask.<ext>,
-// <name>.<ext>, <name>_mask.bmp and <name>.bmp, in this order; file names match case-
-// insensitively. Image files are recognised by their extension (.png, .jpg, .jpeg,
-// .bmp, .tif, .tiff, .webp); hidden files and other files are ignored.
+// <name>.<ext>, <name>_mask.bmp and <name>.bmp, in this order, ignoring case. Image
+// files are recognised by their extension (.png, .jpg, .jpeg, .bmp, .tif, .tiff,
+// .webp); hidden files and other files are ignored. Detect guesses the format from the
+// folders. Every sample has a Key, <split>/<folder>/<name>, that names it in an
+// MVTec-style tree whatever the layout (e.g. for anomaly-map folders).
 //
 // # Fixed reference sets
 //
@@ -63,7 +65,8 @@
 //
 // # Episodes
 //
-// NewEpisode builds the evaluation episode of one class: fixed references (given, or
-// drawn with a seed) and the queries, without the references, in the general or the
-// hard setting. Sampler draws training episodes (spec §8), deterministically for a seed.
+// NewEpisode builds the evaluation episode of one class (Episodes: of every class):
+// fixed references (given, or drawn with a seed) and the queries, without the
+// references, in the general or the hard setting. Sampler draws training episodes
+// (spec §8), deterministically for a seed (math/rand/v2 PCG).
 package data
