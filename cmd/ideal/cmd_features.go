@@ -75,7 +75,7 @@ func runFeatures(args []string) error {
 	}
 	g := *size / model.Patch
 	for i, img := range images {
-		px, _, _, err := imaging.Preprocess(img, *size)
+		px, w, h, err := imaging.Preprocess(img, *size)
 		if err != nil {
 			return err
 		}
@@ -86,6 +86,9 @@ func runFeatures(args []string) error {
 		md := map[string]string{
 			"format":          "ideal-features",
 			"image":           filepath.Base(img),
+			"image_width":     strconv.Itoa(w),
+			"image_height":    strconv.Itoa(h),
+			"patch":           strconv.Itoa(model.Patch),
 			"size":            strconv.Itoa(*size),
 			"grid":            strconv.Itoa(g),
 			"width":           strconv.Itoa(model.Width),

@@ -57,7 +57,7 @@ func TestFeaturesFixture(t *testing.T) {
 	}
 	f := readST(t, out)
 	checkFixtureFeatures(t, f.Tensors["features"])
-	for k, v := range map[string]string{"size": "98", "grid": "7", "width": "48", "image": "input.png", "backbone": "weights.safetensors"} {
+	for k, v := range map[string]string{"size": "98", "grid": "7", "width": "48", "image": "input.png", "backbone": "weights.safetensors", "patch": "14"} {
 		if f.Metadata[k] != v {
 			t.Errorf("metadata %s = %q, want %q", k, f.Metadata[k], v)
 		}
