@@ -33,8 +33,10 @@ const maxTreeDepth = 64
 // ReadPth reads a PyTorch archive written by torch.save (the zip format of PyTorch 1.6 and
 // later) that holds a state dict: a dict or OrderedDict from names to tensors or
 // Parameters. Nested dicts (a checkpoint {"model": state_dict, "epoch": 3}) are flattened
-// with dotted names and values that are not tensors are skipped. Float32, float64,
-// float16 and bfloat16 tensors are read, as float32, made contiguous.
+// with dotted names and values that are not tensors are skipped. Every tensor is made
+// contiguous float32: float64, float16 and bfloat16 are converted, and so are integer and
+// bool tensors (buffers such as a BatchNorm's num_batches_tracked) when float32 holds
+// their values exactly; otherwise, and for other storage types, the error names them.
 func ReadPth(path string) (*File, error) { return readArchiveFile(path, DecodePth) }
 
 // DecodePth decodes a torch.save archive of the given size; see ReadPth.
@@ -172,7 +174,7 @@ func (a *torchArchive) materialize(t *torchTensor, r *storageReader) (*tensor.De
 	st := t.storage
 	elem, ok := storageElements[st.typ.name]
 	if !ok {
-		return nil, fmt.Errorf("storage type torch.%s is not supported: only FloatStorage, DoubleStorage, HalfStorage and BFloat16Storage are read", st.typ.name)
+		return nil, fmt.Errorf("storage type torch.%s is not supported (floating-point, integer and bool storages are read)", st.typ.name)
 	}
 	numel, last, err := t.extent()
 	if err != nil {
@@ -216,6 +218,9 @@ func (a *torchArchive) materialize(t *torchTensor, r *storageReader) (*tensor.De
 	idx := make([]int64, len(t.size))
 	pos := t.offset
 	for i := range out {
+		if elem.exact != nil && !elem.exact(b, pos) {
+			return nil, fmt.Errorf("torch.%s value %v at element %d cannot be held exactly by float32", st.typ.name, elem.get(b, pos), i)
+		}
 		out[i] = elem.get(b, pos)
 		for d := len(idx) - 1; d >= 0; d-- {
 			idx[d]++
@@ -255,22 +260,40 @@ func (t *torchTensor) extent() (numel, last int64, err error) {
 	return numel, last, nil
 }
 
-// storageElements lists the storage types that are read: the size of an element and
-// how to read element i of a little-endian storage as float32.
+// storageElements lists the storage types that are read: the size of an element, how to
+// read element i of a little-endian storage as float32, and for the wide integer types
+// whether that is exact (|v| ≤ 2²⁴); an inexact integer is an error, never rounded.
 var storageElements = map[string]struct {
 	width int
 	get   func(b []byte, i int64) float32
+	exact func(b []byte, i int64) bool
 }{
 	"FloatStorage": {4, func(b []byte, i int64) float32 {
 		return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}},
+	}, nil},
 	"DoubleStorage": {8, func(b []byte, i int64) float32 {
 		return float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
-	}},
+	}, nil},
 	"HalfStorage": {2, func(b []byte, i int64) float32 {
 		return HalfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
-	}},
+	}, nil},
 	"BFloat16Storage": {2, func(b []byte, i int64) float32 {
 		return math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
+	}, nil},
+	"LongStorage": {8, func(b []byte, i int64) float32 {
+		return float32(int64(binary.LittleEndian.Uint64(b[8*i:])))
+	}, func(b []byte, i int64) bool {
+		v := int64(binary.LittleEndian.Uint64(b[8*i:]))
+		return -1<<24 <= v && v <= 1<<24
 	}},
+	"IntStorage": {4, func(b []byte, i int64) float32 {
+		return float32(int32(binary.LittleEndian.Uint32(b[4*i:])))
+	}, func(b []byte, i int64) bool {
+		v := int32(binary.LittleEndian.Uint32(b[4*i:]))
+		return -1<<24 <= v && v <= 1<<24
+	}},
+	"ShortStorage": {2, func(b []byte, i int64) float32 { return float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) }, nil},
+	"CharStorage":  {1, func(b []byte, i int64) float32 { return float32(int8(b[i])) }, nil},
+	"ByteStorage":  {1, func(b []byte, i int64) float32 { return float32(b[i]) }, nil},
+	"BoolStorage":  {1, func(b []byte, i int64) float32 { return float32(min(b[i], 1)) }, nil},
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,6 +32,13 @@ func checkDecoded(t *testing.T, f *File, err error) {
 func FuzzPth(f *testing.F) {
 	f.Add(stridedArchive(f, "archive"))
 	f.Add(torchScriptArchive(f))
+	for _, name := range []string{"views.pth", "net_trace.pt"} {
+		b, err := os.ReadFile(filepath.Join(torchVariants, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	for name, c := range badArchives(f) {
 		if name != "amplified views" { // 1 s per run: it expands 32M elements before refusing
 			f.Add(c.data)
@@ -49,13 +57,21 @@ func FuzzPth(f *testing.F) {
 
 // FuzzPthPickle wraps the fuzzed bytes as data.pkl of a valid archive that also holds
 // two small storages (12 and 2 floats), read as a state dict and as TorchScript. The seeds
-// include the data.pkl of each official checkpoint when ../shared is present.
+// include the data.pkl of the archives PyTorch wrote in testdata/torch-variants and of
+// each official checkpoint when ../shared is present.
 func FuzzPthPickle(f *testing.F) {
 	f.Add(stateDictPickle(
 		tensorSpec{name: "t", storage: "FloatStorage", key: "0", numel: 12, offset: 1, size: []int{3, 2}, stride: []int{1, 3}},
 		tensorSpec{name: "p", storage: "HalfStorage", key: "1", numel: 4, size: []int{2, 2}, stride: []int{1, 2}, param: true},
 	))
 	for _, b := range [][]byte{stridedArchive(f, "archive"), torchScriptArchive(f)} {
+		f.Add(recordOf(f, b, "data.pkl"))
+	}
+	for _, name := range []string{"views.pth", "net_state.pth", "net_trace.pt", "net_script.pt", "net_pickled_module.pth"} {
+		b, err := os.ReadFile(filepath.Join(torchVariants, name))
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(recordOf(f, b, "data.pkl"))
 	}
 	if dir, err := officialPath(); err == nil {
