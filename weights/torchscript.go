@@ -12,7 +12,9 @@ import (
 // tensor attribute is named by its dotted path, as state_dict() would name it
 // ("inner.vision_encoder.blocks.0.attn.qkv.weight"). The code/ folder is never read:
 // nothing from the archive is interpreted. All tensor attributes are returned, so
-// non-persistent buffers, which state_dict() would leave out, are included too.
+// non-persistent buffers, which state_dict() would leave out, are included too. Tensors
+// are converted to contiguous float32 as by ReadPth; Metadata["torchscript_class"] names
+// the root module's class.
 func ReadTorchScript(path string) (*File, error) { return readArchiveFile(path, DecodeTorchScript) }
 
 // DecodeTorchScript decodes a torch.jit.save archive of the given size; see ReadTorchScript.
