@@ -13,8 +13,9 @@ const attnKeyBlock = 256
 // Attention implements kernels.Backend, flash-style: per (head, query block) it
 // streams blocks of attnKeyBlock keys, computes that block of logits with the GEMM
 // micro-kernel, updates the running row maximum and sum (online softmax), rescales
-// the partial output and adds P·V for the block. K and V of each head are packed once
-// as micro-kernel B panels (Kᵀ: dh×keys, V: keys×dh); the scale is folded into Q.
+// the partial output and adds P·V for the block (P read in place by the row-major-A
+// micro-kernel). K and V of each head are packed once as micro-kernel B panels
+// (Kᵀ: dh×keys, V: keys×dh); the scale is folded into Q.
 func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale float32) {
 	nq, nk, c := kernels.AttentionDims(dst, q, k, v, mask, heads)
 	Q, K, V, M, D := raw(q), raw(k), raw(v), raw(mask), raw(dst)
@@ -69,8 +70,7 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 		h, i0 := u/qBlocks, (u%qBlocks)*bq
 		mv := min(bq, nq-i0)
 		rows := (mv + mr - 1) / mr * mr
-		aq := grow(&s.a, rows*dh+rows*attnKeyBlock) // packed scaled Q, then packed P
-		pp := aq[rows*dh:]
+		aq := grow(&s.a, rows*dh) // packed scaled Q
 		for ip := 0; ip < mv; ip += mr {
 			packA(aq[ip*dh:], Q, c, i0+ip, min(mr, mv-ip), h*dh, dh, mr)
 		}
@@ -95,15 +95,8 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 					kern.fn(dh, aq[ip*dh:], bp, S[ip*attnKeyBlock+jt:], attnKeyBlock, false)
 				}
 			}
-			// Online softmax; P goes straight into packed-A layout.
-			for r := range rows {
-				base := (r/mr)*mr*kb + r%mr
-				if r >= mv {
-					for j := range kb {
-						pp[base+j*mr] = 0
-					}
-					continue
-				}
+			// Online softmax, in place: S becomes P.
+			for r := range mv {
 				row := S[r*attnKeyBlock : r*attnKeyBlock+kb]
 				if M != nil {
 					mk := M[j0 : j0+kb]
@@ -111,29 +104,26 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 						row[j] += mk[j]
 					}
 				}
-				mx := mrow[r]
-				for _, x := range row {
-					mx = max(mx, x)
-				}
-				corr := exp32(mrow[r] - mx)
+				mx := max(mrow[r], kern.max(row))
 				sum := kern.expShiftSum(row, row, mx)
-				for j, e := range row {
-					pp[base+j*mr] = e
-				}
-				lrow[r] = lrow[r]*corr + sum
-				mrow[r] = mx
-				if corr != 1 {
-					o := O[r*ldo : (r+1)*ldo]
-					for d := range o {
-						o[d] *= corr
+				if j0 > 0 {
+					corr := exp32(mrow[r] - mx)
+					lrow[r] *= corr
+					if corr != 1 {
+						o := O[r*ldo : (r+1)*ldo]
+						for d := range o {
+							o[d] *= corr
+						}
 					}
 				}
+				lrow[r] += sum
+				mrow[r] = mx
 			}
-			// O += P·V for the block.
+			// O += P·V for the block, P read in place (rows ≥ mv are ignored garbage).
 			for cp := range vpan {
 				bp := vh[cp*nk*nr+j0*nr:]
 				for ip := 0; ip < rows; ip += mr {
-					kern.fn(kb, pp[ip*kb:], bp, O[ip*ldo+cp*nr:], ldo, true)
+					kern.fnRowA(kb, S[ip*attnKeyBlock:], attnKeyBlock, bp, O[ip*ldo+cp*nr:], ldo, true)
 				}
 			}
 		}

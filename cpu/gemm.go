@@ -12,6 +12,10 @@ type microKernel struct {
 	name   string
 	mr, nr int
 	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
+	// fnRowA is fn reading A in place: MR rows of a row-major matrix, stride lda.
+	fnRowA func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)
+	// max is the maximum of a slice.
+	max func(x []float32) float32
 	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
 	// returning Σ dst (the softmax numerators).
 	gelu        func(dst, x []float32)

@@ -9,7 +9,38 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func kern6x16(kc int, a, b, c *float32, ldc int, acc bool)
 
-var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, gelu: geluVec, expShiftSum: expShiftSumVec, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
+// kern6x16r is kern6x16 reading A in place from six rows of stride lda.
+//
+//go:noescape
+func kern6x16r(kc int, a *float32, lda int, b, c *float32, ldc int, acc bool)
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// maxVec is maxSlice with the AVX2 body.
+func maxVec(x []float32) float32 {
+	n := len(x) &^ 7
+	if n == 0 {
+		return maxSlice(x)
+	}
+	return max(maxAVX2(&x[0], n), maxSlice(x[n:]))
+}
+
+func kern6x16rGo(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+	_ = c[5*ldc+15]
+	if kc == 0 {
+		if !acc {
+			for r := range 6 {
+				clear(c[r*ldc : r*ldc+16])
+			}
+		}
+		return
+	}
+	_, _ = a[5*lda+kc-1], b[kc*16-1]
+	kern6x16r(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
+}
+
+var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, gelu: geluVec, expShiftSum: expShiftSumVec, max: maxVec, fnRowA: kern6x16rGo, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
 	// Bounds the assembly relies on.
 	_ = c[5*ldc+15]
 	if kc == 0 {

@@ -1,8 +1,10 @@
 package cpu
 
+import "math"
+
 // pureKernel is the portable path: a 4×4 register-block micro-kernel and scalar
 // exp/GELU in plain Go.
-var pureKernel = microKernel{name: "go", mr: 4, nr: 4, fn: kernel4x4, gelu: geluSlice, expShiftSum: expShiftSum}
+var pureKernel = microKernel{name: "go", mr: 4, nr: 4, fn: kernel4x4, fnRowA: kernel4x4r, gelu: geluSlice, expShiftSum: expShiftSum, max: maxSlice}
 
 func kernel4x4(kc int, a, b, c []float32, ldc int, acc bool) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
@@ -46,4 +48,58 @@ func kernel4x4(kc int, a, b, c []float32, ldc int, acc bool) {
 	*r1 = [4]float32{c10, c11, c12, c13}
 	*r2 = [4]float32{c20, c21, c22, c23}
 	*r3 = [4]float32{c30, c31, c32, c33}
+}
+
+// kernel4x4r is kernel4x4 reading A in place from four rows of stride lda.
+func kernel4x4r(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a0s, a1s, a2s, a3s := a[:kc], a[lda:lda+kc], a[2*lda:2*lda+kc], a[3*lda:3*lda+kc]
+	b = b[:kc*4]
+	for p := range a0s {
+		bv := (*[4]float32)(b[p*4 : p*4+4])
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		a0 := a0s[p]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := a1s[p]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := a2s[p]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := a3s[p]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r0 := (*[4]float32)(c[0:4])
+	r1 := (*[4]float32)(c[ldc : ldc+4])
+	r2 := (*[4]float32)(c[2*ldc : 2*ldc+4])
+	r3 := (*[4]float32)(c[3*ldc : 3*ldc+4])
+	if acc {
+		c00, c01, c02, c03 = c00+r0[0], c01+r0[1], c02+r0[2], c03+r0[3]
+		c10, c11, c12, c13 = c10+r1[0], c11+r1[1], c12+r1[2], c13+r1[3]
+		c20, c21, c22, c23 = c20+r2[0], c21+r2[1], c22+r2[2], c23+r2[3]
+		c30, c31, c32, c33 = c30+r3[0], c31+r3[1], c32+r3[2], c33+r3[3]
+	}
+	*r0 = [4]float32{c00, c01, c02, c03}
+	*r1 = [4]float32{c10, c11, c12, c13}
+	*r2 = [4]float32{c20, c21, c22, c23}
+	*r3 = [4]float32{c30, c31, c32, c33}
+}
+
+// maxSlice is the maximum of x (−Inf for an empty x).
+func maxSlice(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
 }
