@@ -162,6 +162,9 @@ func TestBadInput(t *testing.T) {
 	if _, err := m.Features(b, make([]float32, 3*100*100), 100); err == nil || !strings.Contains(err.Error(), "multiple of the patch size 14") {
 		t.Errorf("S = 100: error %v", err)
 	}
+	if _, err := m.Features(b, nil, 14*(MaxGrid+1)); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Errorf("S = %d: error %v", 14*(MaxGrid+1), err)
+	}
 	if _, err := m.Features(b, make([]float32, 3*98*97), 98); err == nil {
 		t.Error("short pixel slice: no error")
 	}

@@ -144,11 +144,18 @@ func (m *Model) workspace(b kernels.Backend, s *bound, size int) *workspace {
 	return w
 }
 
+// MaxGrid bounds the patch grid side G = S/patch (3584 pixels for patch 14): beyond
+// it the activations alone take gigabytes, and a typo in a size is more likely.
+const MaxGrid = 256
+
 // CheckSize reports whether S is a usable input side: a positive multiple of the
-// patch size.
+// patch size, at most MaxGrid patches across.
 func (m *Model) CheckSize(size int) error {
 	if size <= 0 || size%m.Patch != 0 {
 		return fmt.Errorf("dinov2: input size %d is not a positive multiple of the patch size %d", size, m.Patch)
+	}
+	if size/m.Patch > MaxGrid {
+		return fmt.Errorf("dinov2: input size %d exceeds the largest supported, %d (%d patches across)", size, MaxGrid*m.Patch, MaxGrid)
 	}
 	return nil
 }
