@@ -253,6 +253,10 @@ func describe(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
+// maxTextNumber bounds the text arguments of the protocol 0 opcodes that hold numbers or
+// names: a long decimal integer would take quadratic time to parse.
+const maxTextNumber = 1024
+
 // scanPickle walks the opcodes of a pickle without building anything and checks that
 // each is known and that every length it carries fits in the bytes that remain, so that
 // the unpickler never allocates more than the pickle holds. Opcodes that need outside
@@ -265,10 +269,13 @@ func scanPickle(p []byte) error {
 		}
 		return nil
 	}
-	line := func() error {
+	line := func(limit int) error {
 		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
 			return fmt.Errorf("pickle truncated: unterminated text argument of opcode %q at byte %d", p[at], at)
+		}
+		if j > limit {
+			return fmt.Errorf("pickle text argument of opcode %q at byte %d is %d bytes long, more than the %d allowed", p[at], at, j, limit)
 		}
 		i += j + 1
 		return nil
@@ -323,11 +330,13 @@ func scanPickle(p []byte) error {
 					i += int(n)
 				}
 			}
-		case 'I', 'L', 'F', 'S', 'V', 'P', 'g', 'p': // one text line
-			err = line()
-		case 'c', 'i': // two text lines
-			if err = line(); err == nil {
-				err = line()
+		case 'S', 'V': // one line of text data
+			err = line(len(p))
+		case 'I', 'L', 'F', 'P', 'g', 'p': // one line holding a number (or a persistent id)
+			err = line(maxTextNumber)
+		case 'c', 'i': // two lines: module and name
+			if err = line(maxTextNumber); err == nil {
+				err = line(maxTextNumber)
 			}
 		case 0x82, 0x83, 0x84:
 			return fmt.Errorf("pickle uses the extension registry (opcode 0x%02x at byte %d), which is not supported", op, at)

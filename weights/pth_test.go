@@ -335,8 +335,9 @@ func badArchives(t testing.TB) map[string]struct {
 		"broadcast too large": {store(stateDictPickle(
 			tensorSpec{name: "a", storage: "FloatStorage", key: "0", numel: 1, size: []int{1<<24 + 1}, stride: []int{0}},
 		), make([]byte, 4)), "larger than the 16777216 allowed"},
-		"unhashable key": {store((&pickler{}).op(0x80, 2).emptyOrderedDict().op('C', 1, 'a', 'N', 's', '.').Bytes()), "malformed pickle"},
-		"bad key":        {store((&pickler{}).op(0x80, 2, '(').str("storage").global("torch", "FloatStorage").str("../x").str("cpu").int(1).op('t', 'Q', '.').Bytes()), "not a plain record name"},
+		"long text integer": {store(append(append([]byte{0x80, 2, 'L'}, bytes.Repeat([]byte{'9'}, 5000)...), 'L', '\n', '.')), "more than the 1024 allowed"},
+		"unhashable key":    {store((&pickler{}).op(0x80, 2).emptyOrderedDict().op('C', 1, 'a', 'N', 's', '.').Bytes()), "malformed pickle"},
+		"bad key":           {store((&pickler{}).op(0x80, 2, '(').str("storage").global("torch", "FloatStorage").str("../x").str("cpu").int(1).op('t', 'Q', '.').Bytes()), "not a plain record name"},
 	}
 }
 
