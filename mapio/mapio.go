@@ -52,11 +52,15 @@ func (m *Map) check() error {
 // value is NaN.
 func (m *Map) Max() float32 {
 	best := float32(math.Inf(-1))
+	nan := false
 	for _, v := range m.Pix {
-		if v != v {
-			return v
+		if v > best {
+			best = v
 		}
-		best = max(best, v)
+		nan = nan || v != v
+	}
+	if nan {
+		return float32(math.NaN())
 	}
 	return best
 }

@@ -181,3 +181,19 @@ func BenchmarkDecodeTIFF448(b *testing.B) {
 		DecodeTIFF(buf.Bytes())
 	}
 }
+
+func TestMax(t *testing.T) {
+	for _, c := range []struct {
+		pix  []float32
+		want float32
+	}{
+		{[]float32{-3, -1, -2}, -1},
+		{[]float32{float32(math.Inf(-1))}, float32(math.Inf(-1))},
+		{[]float32{1, float32(math.NaN()), 2}, float32(math.NaN())},
+	} {
+		got := (&Map{W: len(c.pix), H: 1, Pix: c.pix}).Max()
+		if got != c.want && !(got != got && c.want != c.want) {
+			t.Errorf("Max(%v) = %v, want %v", c.pix, got, c.want)
+		}
+	}
+}

@@ -58,7 +58,6 @@ func WriteTIFF(w io.Writer, m *Map) error {
 		{tagSampleFormat, typeShort, 3},
 	}
 	var b bytes.Buffer
-	b.Grow(int(dataOff + n))
 	le := binary.LittleEndian
 	b.WriteString("II")
 	b.Write(le.AppendUint16(nil, 42))
@@ -76,12 +75,13 @@ func WriteTIFF(w io.Writer, m *Map) error {
 		}
 	}
 	b.Write(le.AppendUint32(nil, 0)) // no next IFD
-	buf := b.AvailableBuffer()
-	for _, v := range m.Pix {
-		buf = le.AppendUint32(buf, math.Float32bits(v))
+	out := make([]byte, b.Len()+int(n))
+	copy(out, b.Bytes())
+	px := out[b.Len():]
+	for i, v := range m.Pix {
+		le.PutUint32(px[4*i:], math.Float32bits(v))
 	}
-	b.Write(buf)
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(out)
 	return err
 }
 
@@ -234,27 +234,45 @@ func decodeTIFF(data []byte) (*Map, uint64, error) {
 		return nil, 0, fmt.Errorf("mapio: TIFF has %d strip offsets and %d strip byte counts", len(offs), len(counts))
 	}
 	need := w * h * bytesPer
-	raw := make([]byte, 0, need)
-	for i, o := range offs {
-		if o+counts[i] > uint64(len(data)) {
-			return nil, 0, fmt.Errorf("mapio: TIFF truncated: strip %d at %d+%d of %d bytes", i, o, counts[i], len(data))
+	var raw []byte
+	if len(offs) == 1 && offs[0]+counts[0] <= uint64(len(data)) {
+		raw = data[offs[0] : offs[0]+counts[0]] // one strip: no copy
+	} else {
+		raw = make([]byte, 0, need)
+		for i, o := range offs {
+			if o+counts[i] > uint64(len(data)) {
+				return nil, 0, fmt.Errorf("mapio: TIFF truncated: strip %d at %d+%d of %d bytes", i, o, counts[i], len(data))
+			}
+			raw = append(raw, data[o:o+counts[i]]...)
 		}
-		raw = append(raw, data[o:o+counts[i]]...)
 	}
 	if uint64(len(raw)) < need {
 		return nil, 0, fmt.Errorf("mapio: TIFF strips hold %d bytes, a %d×%d map of %d-bit samples needs %d",
 			len(raw), w, h, bps, need)
 	}
 	m := &Map{W: int(w), H: int(h), Pix: make([]float32, w*h)}
-	for i := range m.Pix {
-		switch bps {
-		case 8:
+	switch bps {
+	case 8:
+		for i := range m.Pix {
 			m.Pix[i] = float32(raw[i])
-		case 16:
+		}
+	case 16:
+		for i := range m.Pix {
 			m.Pix[i] = float32(bo.Uint16(raw[2*i:]))
-		case 32:
-			m.Pix[i] = math.Float32frombits(bo.Uint32(raw[4*i:]))
-		case 64:
+		}
+	case 32:
+		raw = raw[:4*len(m.Pix)]
+		if bo == binary.ByteOrder(binary.LittleEndian) {
+			for i := range m.Pix {
+				m.Pix[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
+		} else {
+			for i := range m.Pix {
+				m.Pix[i] = math.Float32frombits(binary.BigEndian.Uint32(raw[4*i:]))
+			}
+		}
+	case 64:
+		for i := range m.Pix {
 			m.Pix[i] = float32(math.Float64frombits(bo.Uint64(raw[8*i:])))
 		}
 	}

@@ -44,15 +44,11 @@ func (c *curve) step(dn, dp uint64, dw float64) {
 		c.rocLo, carry = bits.Add64(c.rocLo, lo, 0)
 		c.rocHi += hi + carry
 	}
-	if c.pos > 0 {
-		prec := float64(c.tp) / float64(c.tp+c.fp)
-		if dp > 0 {
-			c.ap += float64(dp) / float64(c.pos) * prec
-		}
-		if c.tp > 0 {
-			if f := 2 * float64(c.tp) / float64(c.tp+c.fp+c.pos); f > c.f1 {
-				c.f1 = f
-			}
+	// Precision and F1 only rise where true positives are added.
+	if dp > 0 {
+		c.ap += float64(dp) / float64(c.pos) * (float64(c.tp) / float64(c.tp+c.fp))
+		if f := 2 * float64(c.tp) / float64(c.tp+c.fp+c.pos); f > c.f1 {
+			c.f1 = f
 		}
 	}
 	if c.regions > 0 && c.neg > 0 && !c.proDone {

@@ -34,6 +34,16 @@ func NewPixelAccumulator(expectedPixels int) *PixelAccumulator {
 	return &PixelAccumulator{neg: make([]uint32, 0, max(expectedPixels, 0))}
 }
 
+// Reset empties the accumulator but keeps its memory for the next class.
+func (a *PixelAccumulator) Reset() {
+	a.neg, a.pos, a.regionSize = a.neg[:0], a.pos[:0], a.regionSize[:0]
+}
+
+// Reserve makes room for n more normal pixels.
+func (a *PixelAccumulator) Reserve(n int) {
+	a.neg = slices.Grow(a.neg, n)
+}
+
 // scoreKey maps a float32 to a uint32 whose unsigned order is the order of the
 // scores; −0 and +0 get the same key so they tie, as they compare equal.
 func scoreKey(f float32) uint32 {
@@ -218,35 +228,35 @@ func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
 }
 
 // partitionTop16 reorders keys in place so that they are grouped by the top 16
-// bits of uint32(key>>shift), in ascending order of those bits (one level of an
-// American flag sort), and returns the start of every group plus the end.
+// bits of uint32(key>>shift), in ascending order of those bits, and returns the
+// start of every group plus the end: one level of an in-place American flag sort.
+// (Two levels of 8-bit digits were slower: the top byte of a float's key is its
+// sign and exponent, nearly constant in an anomaly map, so the first level does
+// a full pass for little.)
 func partitionTop16[T uint32 | uint64](keys []T, shift uint) []int {
-	bucket := func(v T) int { return int(uint32(uint64(v)>>shift) >> 16) }
-	var count [1 << 16]int
-	for _, v := range keys {
-		count[bucket(v)]++
-	}
+	shift += 16
 	off := make([]int, 1<<16+1)
-	for b := range count {
-		off[b+1] = off[b] + count[b]
-	}
 	next := make([]int, 1<<16)
-	copy(next, off[:1<<16])
-	for b := range 1 << 16 {
-		end := off[b+1]
-		for i := next[b]; i < end; i = next[b] {
+	for _, v := range keys {
+		off[int(v>>shift)&0xffff+1]++
+	}
+	for d := range 1 << 16 {
+		off[d+1] += off[d]
+		next[d] = off[d]
+	}
+	for d := range 1 << 16 {
+		end := off[d+1]
+		for i := next[d]; i < end; i = next[d] {
+			// Follow the cycle from slot i, putting each key where its group
+			// belongs, until a key of group d comes back to slot i.
 			v := keys[i]
-			d := bucket(v)
-			// follow the cycle: put v where it belongs until something of
-			// bucket b comes back
-			for d != b {
-				j := next[d]
-				next[d]++
+			for e := int(v>>shift) & 0xffff; e != d; e = int(v>>shift) & 0xffff {
+				j := next[e]
+				next[e]++
 				keys[j], v = v, keys[j]
-				d = bucket(v)
 			}
 			keys[i] = v
-			next[b]++
+			next[d]++
 		}
 	}
 	return off

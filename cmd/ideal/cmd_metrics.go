@@ -168,11 +168,12 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 			progressbar.OptionSetDescription("maps"), progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 	}
+	acc := metrics.NewPixelAccumulator(0) // reused by every class
 	for ci, c := range ds.Classes {
 		if bar != nil {
 			bar.Describe(c.Name)
 		}
-		r, err := evaluateClass(c.Name, jobs[ci], o, scores, &rep, bar)
+		r, err := evaluateClass(c.Name, jobs[ci], acc, o, scores, &rep, bar)
 		if err != nil {
 			return err
 		}
@@ -198,7 +199,7 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 
 // evaluateClass reads the maps and ground truth of one class (two readers work
 // ahead of the accumulator, at most four maps in memory) and computes its metrics.
-func evaluateClass(class string, jobs []*mapJob, o metricsOptions, scores map[string]float64,
+func evaluateClass(class string, jobs []*mapJob, acc *metrics.PixelAccumulator, o metricsOptions, scores map[string]float64,
 	rep *metricsReport, bar *progressbar.ProgressBar) (metrics.ClassResult, error) {
 	slots := make(chan struct{}, 4)
 	next := make(chan *mapJob)
@@ -229,7 +230,7 @@ func evaluateClass(class string, jobs []*mapJob, o metricsOptions, scores map[st
 	}()
 	defer func() { close(stop); wg.Wait() }()
 
-	var acc *metrics.PixelAccumulator
+	acc.Reset()
 	imgScores := make([]float64, len(jobs))
 	labels := make([]bool, len(jobs))
 	for i, j := range jobs {
@@ -238,8 +239,8 @@ func evaluateClass(class string, jobs []*mapJob, o metricsOptions, scores map[st
 		if j.err != nil {
 			return metrics.ClassResult{}, j.err
 		}
-		if acc == nil {
-			acc = metrics.NewPixelAccumulator(len(jobs) * j.w * j.h)
+		if i == 0 {
+			acc.Reserve(len(jobs) * j.w * j.h)
 		}
 		if err := acc.Add(j.w, j.h, j.pix, j.mask); err != nil {
 			return metrics.ClassResult{}, fmt.Errorf("%s: %w", j.mapPath, err)
@@ -261,9 +262,6 @@ func evaluateClass(class string, jobs []*mapJob, o metricsOptions, scores map[st
 	img, err := metrics.ImageMetrics(imgScores, labels)
 	if err != nil {
 		return metrics.ClassResult{}, fmt.Errorf("class %s: %w", class, err)
-	}
-	if acc == nil {
-		acc = metrics.NewPixelAccumulator(0)
 	}
 	pix, err := acc.Result(o.proLimit)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -337,4 +338,94 @@ func TestMetricsCommandFlags(t *testing.T) {
 			t.Errorf("%q: %v", args, err)
 		}
 	}
+}
+
+// peakRSSGiB is the process's peak resident memory (VmHWM); 0 without /proc.
+func peakRSSGiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / (1 << 20)
+		}
+	}
+	return 0
+}
+
+// BenchmarkMetricsCommandMVTecSize runs ideal metrics end to end on a generated
+// data set of MVTec AD's test-set size: 15 classes, 1 725 test images (467 normal,
+// 1 258 anomalous with disc-shaped defects) and 1 725 float32 TIFF maps, all
+// 448×448 (≈346 M pixels, 1.4 GB of maps on disk). Generating the files is not
+// timed; it reports the process's peak resident memory.
+// Run: go test ./cmd/ideal -run '^$' -bench MetricsCommandMVTecSize -benchtime 1x
+func BenchmarkMetricsCommandMVTecSize(b *testing.B) {
+	const classes, perClass, side = 15, 115, 448
+	dir := b.TempDir()
+	root, maps := filepath.Join(dir, "data"), filepath.Join(dir, "maps")
+	rng := rand.New(rand.NewPCG(11, 12))
+	grey := image.NewGray(image.Rect(0, 0, side, side))
+	var imgPNG bytes.Buffer
+	png.Encode(&imgPNG, grey)
+	write := func(p string, data []byte) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := &mapio.Map{W: side, H: side, Pix: make([]float32, side*side)}
+	for c := range classes {
+		cname := fmt.Sprintf("class%02d", c)
+		write(filepath.Join(root, cname, "train", "good", "000.png"), imgPNG.Bytes())
+		for i := range perClass {
+			typ := "good"
+			if i >= 31 { // 31 of 115 normal, as in MVTec AD overall
+				typ = fmt.Sprintf("type%d", i%4)
+			}
+			name := fmt.Sprintf("%03d", i)
+			write(filepath.Join(root, cname, "test", typ, name+".png"), imgPNG.Bytes())
+			mask := image.NewGray(image.Rect(0, 0, side, side))
+			if typ != "good" {
+				for range 1 + rng.IntN(3) {
+					cx, cy, r := rng.IntN(side), rng.IntN(side), 3+rng.IntN(40)
+					for y := max(cy-r, 0); y < min(cy+r, side); y++ {
+						for x := max(cx-r, 0); x < min(cx+r, side); x++ {
+							if (x-cx)*(x-cx)+(y-cy)*(y-cy) <= r*r {
+								mask.Pix[y*side+x] = 255
+							}
+						}
+					}
+				}
+				var mb bytes.Buffer
+				png.Encode(&mb, mask)
+				write(filepath.Join(root, cname, "ground_truth", typ, name+"_mask.png"), mb.Bytes())
+			}
+			for k := range m.Pix {
+				v := float32(rng.Uint32()>>8) * 0x1p-24
+				if mask.Pix[k] != 0 {
+					v += 0.25
+				}
+				m.Pix[k] = v
+			}
+			if err := mapio.Write(filepath.Join(maps, cname, "test", typ, name+".tiff"), m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	opts, err := parseMetricsFlags([]string{"-q", "--data", root, "--maps", maps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var out bytes.Buffer
+		if err := evaluateMaps(opts, &out, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		b.Log("\n" + out.String())
+	}
+	b.ReportMetric(peakRSSGiB(), "peak-RSS-GiB")
 }
