@@ -7,8 +7,10 @@ import (
 	"github.com/ideal-fsad/ideal/kernels/kerneltest"
 )
 
-// BenchmarkMatMul puts the naive reference, the pure-Go path and the best path of
-// this build (SIMD where available) side by side at the ViT-S/14 448 shapes.
+// BenchmarkMatMul puts the naive reference, the pure-Go path, the AVX2 path and the
+// best path of this build and CPU (AVX-512 where available) side by side at the
+// ViT-S/14 448 shapes. On a build or CPU without a path, that entry repeats the
+// fallback it gets.
 //
 //	go test -run XXX -bench MatMul -benchtime 3x ./cpu/
 func BenchmarkMatMul(b *testing.B) {
@@ -18,6 +20,7 @@ func BenchmarkMatMul(b *testing.B) {
 	}{
 		{"reference", kernels.NewReference()},
 		{"go", New(WithPureGo())},
+		{"avx2", New(WithAVX2())},
 		{"best", New()},
 	}
 	for _, s := range kerneltest.ViTMatMuls {
@@ -37,4 +40,26 @@ func BenchmarkAll(b *testing.B) { kerneltest.BenchAll(b, func() kernels.Backend 
 // BenchmarkAllPureGo is BenchmarkAll on the pure-Go micro-kernels.
 func BenchmarkAllPureGo(b *testing.B) {
 	kerneltest.BenchAll(b, func() kernels.Backend { return New(WithPureGo()) })
+}
+
+// BenchmarkMicroKernel measures each micro-kernel alone on L1-resident panels
+// (kc = 256), single-threaded: the ceiling of each path.
+func BenchmarkMicroKernel(b *testing.B) {
+	for _, be := range []*Backend{New(WithPureGo()), New(WithAVX2()), New()} {
+		k := be.kern
+		b.Run(k.name, func(b *testing.B) {
+			const kc = 256
+			a, bp, c := make([]float32, kc*k.mr), make([]float32, kc*k.nr), make([]float32, k.mr*k.nr)
+			for i := range a {
+				a[i] = float32(i%7) * 0.1
+			}
+			for i := range bp {
+				bp[i] = float32(i%5) * 0.1
+			}
+			for b.Loop() {
+				k.fn(kc, a, bp, c, k.nr, false)
+			}
+			b.ReportMetric(2*kc*float64(k.mr*k.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 type microKernel struct {
 	name   string
 	mr, nr int
+	kcMax  int // K block: a packed B panel (kcMax×NR floats) should fit in L1
 	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
 	// fnRowA is fn reading A in place: MR rows of a row-major matrix, stride lda.
 	fnRowA func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)
@@ -60,11 +61,8 @@ type gemmArgs struct {
 	ldr     int
 }
 
-// kcMax bounds the K block so a packed B panel (kcMax×NR) stays in L1.
-const kcMax = 384
-
 // kBlocks splits k into nb nearly equal blocks of at most kcMax.
-func kBlocks(k int) (nb, kc int) {
+func kBlocks(k, kcMax int) (nb, kc int) {
 	nb = max(1, (k+kcMax-1)/kcMax)
 	return nb, (k + nb - 1) / nb
 }
@@ -122,7 +120,7 @@ func (be *Backend) gemm(g *gemmArgs) {
 		epilogue(kern, g, g.res, g.ldr, 0, g.m, 0, g.n)
 		return
 	}
-	nkb, kc := kBlocks(g.k)
+	nkb, kc := kBlocks(g.k, kern.kcMax)
 	npan := (g.n + nr - 1) / nr
 	// Pack all of B: block pb holds npan panels of kcb×NR, starting at pc·npan·NR.
 	bufp := bigPool.Get().(*[]float32)

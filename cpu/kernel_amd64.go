@@ -29,38 +29,43 @@ func maxVec(x []float32) float32 {
 func kern6x16rGo(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 	_ = c[5*ldc+15]
 	if kc == 0 {
-		if !acc {
-			for r := range 6 {
-				clear(c[r*ldc : r*ldc+16])
-			}
-		}
+		zeroTile(c, ldc, 6, 16, acc)
 		return
 	}
 	_, _ = a[5*lda+kc-1], b[kc*16-1]
 	kern6x16r(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
 }
 
-var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, gelu: geluVec, expShiftSum: expShiftSumVec, max: maxVec, fnRowA: kern6x16rGo, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
+var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, kcMax: 384, gelu: geluVec, expShiftSum: expShiftSumVec, max: maxVec, fnRowA: kern6x16rGo, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
 	// Bounds the assembly relies on.
 	_ = c[5*ldc+15]
 	if kc == 0 {
-		if !acc {
-			for r := range 6 {
-				clear(c[r*ldc : r*ldc+16])
-			}
-		}
+		zeroTile(c, ldc, 6, 16, acc)
 		return
 	}
 	_, _ = a[kc*6-1], b[kc*16-1]
 	kern6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
 }}
 
+// WithAVX2 forces the AVX2+FMA micro-kernel where the CPU has it (the default picks
+// AVX-512 when available); elsewhere it leaves the choice unchanged.
+func WithAVX2() Option {
+	return func(b *Backend) {
+		if hasAVX2 {
+			b.kern = &avx2Kernel
+		}
+	}
+}
+
 // hasAVX2 reports whether the CPU (and OS) support AVX2 and FMA.
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// bestKernel returns the AVX2+FMA micro-kernel when the CPU has both, else the
-// pure-Go one.
+// bestKernel returns the widest micro-kernel the CPU supports: AVX-512, AVX2+FMA,
+// else the pure-Go one.
 func bestKernel() *microKernel {
+	if hasAVX512 {
+		return &avx512Kernel
+	}
 	if hasAVX2 {
 		return &avx2Kernel
 	}
