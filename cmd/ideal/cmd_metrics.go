@@ -330,7 +330,7 @@ func extraMaps(root string, ds *data.Dataset, used map[string]bool) []string {
 }
 
 // readScoresCSV reads image scores from a CSV with a header naming the columns
-// class, path or name, and score. A path or name matches a test image of the class
+// class, path or name, and score (or "image score", as ideal eval writes it). A path or name matches a test image of the class
 // when it is a trailing part of the image's path (whole folder names), with or
 // without the extension; it must match exactly one image. Every test image needs a
 // score; rows matching no image are a warning.
@@ -356,6 +356,11 @@ func readScoresCSV(path string, ds *data.Dataset, stderr io.Writer) (map[string]
 	}
 	ci, okc := col["class"]
 	si, oks := col["score"]
+	for _, alias := range []string{"image score", "image_score"} { // ideal eval's scores.csv
+		if i, ok := col[alias]; ok && !oks {
+			si, oks = i, true
+		}
+	}
 	if !ok || !okc || !oks {
 		return nil, fmt.Errorf("metrics: scores %s: the header %q needs the columns class, path (or name) and score", path, head)
 	}

@@ -241,17 +241,17 @@ func TestMetricsCommand(t *testing.T) {
 func TestMetricsCommandScoresCSV(t *testing.T) {
 	tr := makeMetricsTree(t)
 	var csv strings.Builder
-	csv.WriteString("class,name,score\n")
+	csv.WriteString("class,name,label,image score\n")
 	score := func(c string, i int) float64 { return float64((i*7)%5) / 4 }
 	for _, c := range tr.classes {
 		for i, im := range tr.imgs[c] {
 			// type/name without extension: the name alone is ambiguous in MVTec.
 			rel := filepath.ToSlash(im.rel)
 			parts := strings.Split(rel, "/")
-			fmt.Fprintf(&csv, "%s,%s,%g\n", c, strings.TrimSuffix(strings.Join(parts[2:], "/"), ".png"), score(c, i))
+			fmt.Fprintf(&csv, "%s,%s,%v,%g\n", c, strings.TrimSuffix(strings.Join(parts[2:], "/"), ".png"), im.anomalous, score(c, i))
 		}
 	}
-	csv.WriteString("delta,good/000,1\n") // a class not evaluated: a warning
+	csv.WriteString("delta,good/000,false,1\n") // a class not evaluated: a warning
 	p := filepath.Join(t.TempDir(), "scores.csv")
 	os.WriteFile(p, []byte(csv.String()), 0o644)
 	js := filepath.Join(t.TempDir(), "m.json")
@@ -311,12 +311,22 @@ func TestMetricsCommandMapProblems(t *testing.T) {
 	}
 	// Missing maps are an error listing them.
 	os.Remove(strings.TrimSuffix(small, ".tiff") + ".png")
-	os.Remove(filepath.Join(tr.maps, "alpha", "test", "hole", "001.tiff"))
+	hole1 := filepath.Join(tr.maps, "alpha", "test", "hole", "001.tiff")
+	hole1Map, _, _ := mapio.Read(hole1)
+	os.Remove(hole1)
 	_, _, err = runMetricsForTest(t, "--data", tr.root, "--maps", tr.maps)
 	if err == nil || !strings.Contains(err.Error(), "2 test images have no map") ||
 		!strings.Contains(err.Error(), filepath.Join("alpha", "test", "hole", "001.tiff")) ||
 		!strings.Contains(err.Error(), filepath.Join("beta", "test", "dent", "001.tiff")) {
 		t.Errorf("missing maps: %v", err)
+	}
+	mapio.Write(hole1, hole1Map)
+	mapio.Write(small, &mapio.Map{W: 16, H: 16, Pix: make([]float32, 256)})
+	// An anomalous image without its mask is left out by the reader, with a warning.
+	os.Remove(filepath.Join(tr.root, "alpha", "ground_truth", "hole", "001_mask.png"))
+	out, errOut, err = runMetricsForTest(t, "--data", tr.root, "--maps", tr.maps)
+	if err != nil || !strings.Contains(errOut, "1 test images left out") || !strings.Contains(errOut, "2 map files match no test image") {
+		t.Errorf("missing mask: %v\n%s", err, errOut)
 	}
 	// A corrupt map names the file.
 	bad := filepath.Join(tr.maps, "gamma", "test", "good", "000.tiff")
