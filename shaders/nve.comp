@@ -1,6 +1,8 @@
 #version 430
 // NVE, the Normal Variation Eraser (spec §5), one work group per target row f_i, with
-// K neighbours, R erased directions and C channels as #defines:
+// K neighbours, R erased directions and C channels (uniforms, bounded by MAXK, MAXR
+// and MAXC: as #defines, every size got its own fully unrolled program, which Mesa
+// took up to 12 s to compile):
 //   w = softmax(vals_i); μ = Σ w_t n_t; X_t = √w_t (n_t − μ); G = X Xᵀ (K×K, float64
 //   dots); G's eigenpairs by cyclic Jacobi in float64 (one invocation: K is small);
 //   u_l = normalise(Xᵀ v_l / √(λ_l + 1e-8)) for the R largest; e = f − μ;
@@ -16,17 +18,18 @@ layout(std430, binding = 2) readonly buffer Vals_ { float vals[]; };
 layout(std430, binding = 3) readonly buffer Idx_ { float idx[]; };
 layout(std430, binding = 4) writeonly buffer D_ { float dst[]; };
 
-uniform int Na;
+#define MAXK 32
+#define MAXR 8
+#define MAXC 3072
+uniform int Na, K, R, C;
 uniform float alpha;
 
-shared float mu[C];
-shared float sw[K];  // √w_t
-shared int nb[K];    // row offsets n_t·C
-shared double G[K * K];
-shared double V[K * K];
-#if R > 0
-shared float coef[R * K]; // v_l[t] / √(λ_l + 1e-8)
-#endif
+shared float mu[MAXC];
+shared float sw[MAXK];  // √w_t
+shared int nb[MAXK];    // row offsets n_t·C
+shared double G[MAXK * MAXK];
+shared double V[MAXK * MAXK];
+shared float coef[MAXR * MAXK]; // v_l[t] / √(λ_l + 1e-8)
 
 void jacobi() {
 	for (int a = 0; a < K; a++) {
@@ -108,7 +111,6 @@ void main() {
 		mu[d] = s;
 	}
 	sync();
-#if R > 0
 	for (int p = tid; p < K * K; p += int(T)) {
 		int a = p / K, b = p % K;
 		if (a <= b) {
@@ -124,7 +126,7 @@ void main() {
 	if (tid == 0) {
 		jacobi();
 		// The R largest eigenvalues, ties to the lower position (a stable sort).
-		bool used[K];
+		bool used[MAXK];
 		for (int t = 0; t < K; t++) {
 			used[t] = false;
 		}
@@ -144,7 +146,7 @@ void main() {
 	}
 	sync();
 	// ‖u_l‖² and u_l·e, u_l unnormalised.
-	float uu[R], ue[R];
+	float uu[MAXR], ue[MAXR];
 	for (int l = 0; l < R; l++) {
 		uu[l] = 0.0;
 		ue[l] = 0.0;
@@ -160,15 +162,13 @@ void main() {
 			ue[l] = fma(u, e, ue[l]);
 		}
 	}
-	float scl[R]; // α (û_l·e) / ‖u_l‖, so that the erase term is scl_l · u_l
+	float scl[MAXR]; // α (û_l·e) / ‖u_l‖, so that the erase term is scl_l · u_l
 	for (int l = 0; l < R; l++) {
 		float n = max(sqrt(groupSum(uu[l])), 1e-12);
 		scl[l] = alpha * (groupSum(ue[l]) / n) / n;
 	}
-#endif
 	for (int d = tid; d < C; d += int(T)) {
 		float out_ = f[row * C + d] - mu[d];
-#if R > 0
 		for (int l = 0; l < R; l++) {
 			float u = 0.0;
 			for (int t = 0; t < K; t++) {
@@ -176,7 +176,6 @@ void main() {
 			}
 			out_ -= scl[l] * u;
 		}
-#endif
 		dst[row * C + d] = out_;
 	}
 }
