@@ -166,9 +166,9 @@ func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
 			continue
 		}
 		slices.Sort(posB) // usually small; the key is in the high bits
+		// Walk the bucket's keys from the highest down: normal keys by their low
+		// 16 bits (counted when there are many, else sorted), merged with posB.
 		j := len(posB) - 1
-		// emit merges the anomalous pixels of this bucket with normal keys
-		// arriving in descending order (low 16 bits lo, count dn).
 		// takePos sums the anomalous pixels of this bucket whose low 16 key
 		// bits equal lo (they are next, walking posB from its end).
 		takePos := func(lo uint32) (dp uint64, dw float64) {
