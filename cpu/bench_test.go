@@ -63,3 +63,11 @@ func BenchmarkMicroKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBlock runs one ViT-S/14 448 transformer block on each SIMD path; the
+// "s/forward" metric is 12 blocks (the stem and final norm add about 1%).
+func BenchmarkBlock(b *testing.B) {
+	for _, be := range []*Backend{New(WithAVX2()), New()} {
+		b.Run(be.kern.name, func(b *testing.B) { kerneltest.BenchBlock(b, be) })
+	}
+}

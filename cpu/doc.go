@@ -1,7 +1,10 @@
 // Package cpu is the fast CPU implementation of kernels.Backend: pure Go (no cgo),
-// so it also builds for js/wasm, with optional amd64 AVX2+FMA assembly micro-kernels
-// (files tagged `amd64 && !noasm`; the pure-Go twins are used with -tags noasm, on
-// other architectures, and at run time on CPUs without AVX2/FMA).
+// so it also builds for js/wasm, with optional amd64 assembly (files tagged
+// `amd64 && !noasm`): AVX-512 and AVX2+FMA GEMM micro-kernels and AVX2 vector
+// exp/GELU/max, chosen at run time from the CPU's features (golang.org/x/sys/cpu).
+// The pure-Go twins are used with -tags noasm, on other architectures, on CPUs
+// without AVX2/FMA, and on request (WithPureGo). Name reports the path in use:
+// "cpu/avx512", "cpu/avx2" or "cpu/go".
 //
 // Design:
 //   - MatMul is a packed, blocked GEMM in the GotoBLAS style: B is packed into panels
@@ -14,10 +17,10 @@
 //     query-block × key-block matrix of logits.
 //   - CosineTopK normalises the rows and runs the same GEMM over blocks of rows,
 //     keeping a partial top-k selection per row.
-//   - NVE solves each k×k eigenproblem with gonum's EigenSym.
+//   - NVE solves each k×k eigenproblem with gonum's symmetric eigensolver (Dsyev).
 //   - Row ops (LayerNorm, GELU, Softmax) run in parallel over rows; exp and erf use
 //     float32 polynomial approximations accurate to a few ulps.
 //
 // Scratch memory is pooled, so a model that reuses its tensors runs without
-// allocation in the steady state (NVE's eigen-solver excepted).
+// allocation in the steady state (a few small allocations per op for goroutines).
 package cpu

@@ -4,23 +4,32 @@ import (
 	"math"
 
 	"github.com/ideal-fsad/ideal/kernels"
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // NVE implements kernels.Backend. Each row is independent and computed in float64:
 // softmax weights, centre μ, the weighted local deviations X (k×C), the k×k Gram
-// matrix X Xᵀ, its leading r eigenpairs from gonum's EigenSym, and the projection
-// removed from the residual.
+// matrix X Xᵀ, its leading r eigenpairs from gonum's symmetric eigensolver (LAPACK
+// Dsyev through lapack64.Syev, the routine behind mat.EigenSym, called with per-worker
+// workspace so the steady state does not allocate), and the projection removed from
+// the residual.
 func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha float32) {
 	na, nb, c, k := kernels.NVEDims(dst, f, normals, vals, idx, r)
 	F, Nr, Vv, Iv, D := raw(f), raw(normals), raw(vals), raw(idx), raw(dst)
 	kernels.Check(!sameStart(D, F), "NVE", "dst aliases f")
 	for _, j := range Iv {
-		kernels.Check(j >= 0 && int(j) < nb && float32(int(j)) == j, "NVE", "neighbour index %g outside [0, %d)", j, nb)
+		if !(j >= 0 && int(j) < nb && float32(int(j)) == j) { // (no boxing in the loop)
+			kernels.Check(false, "NVE", "neighbour index %g outside [0, %d)", j, nb)
+		}
 	}
 	be.parallel(na, func(i int, s *scratch) {
-		buf := grow64(&s.f64, k+c+k*c+k*k+2*c)
-		w, mu, X, G, e, u := buf[:k], buf[k:k+c], buf[k+c:k+c+k*c], buf[k+c+k*c:k+c+k*c+k*k], buf[k+c+k*c+k*k:k+c+k*c+k*k+c], buf[k+c+k*c+k*k+c:]
+		lwork := (64 + 2) * k
+		buf := grow64(&s.f64, k+c+k*c+k*k+2*c+k+lwork)
+		w, mu, X, G, e, u := buf[:k], buf[k:k+c], buf[k+c:k+c+k*c], buf[k+c+k*c:k+c+k*c+k*k], buf[k+c+k*c+k*k:k+c+k*c+k*k+c], buf[k+c+k*c+k*k+c:k+c+k*c+k*k+2*c]
+		lam, work := buf[k+c+k*c+k*k+2*c:k+c+k*c+k*k+2*c+k], buf[k+c+k*c+k*k+2*c+k:]
 		vr, ir := Vv[i*k:(i+1)*k], Iv[i*k:(i+1)*k]
 		mx := math.Inf(-1)
 		for _, v := range vr {
@@ -67,27 +76,22 @@ func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha f
 				G[a*k+b], G[b*k+a] = sum, sum
 			}
 		}
-		var es mat.EigenSym
-		if !es.Factorize(mat.NewSymDense(k, G), true) {
-			panic("cpu: NVE: eigen-decomposition did not converge") // cannot happen for a finite symmetric matrix
+		// Eigenvalues ascending into lam, eigenvectors into the columns of G.
+		if !lapack64.Syev(lapack.EVCompute, blas64.Symmetric{N: k, Stride: k, Data: G, Uplo: blas.Upper}, lam, work, lwork) {
+			panic("cpu: NVE: eigen-decomposition did not converge") // not for a finite symmetric matrix
 		}
-		lam := es.Values(nil) // ascending
-		var vec mat.Dense
-		es.VectorsTo(&vec)
-		for d := range e {
-			u[d] = e[d] // u is reused below; out accumulates in e's copy
-		}
-		res := u
+		res := u // e − α·U Uᵀ e, accumulated from e
+		copy(res, e)
 		for l := range r {
 			col := k - 1 - l
 			sc := 1 / math.Sqrt(math.Max(lam[col], 0)+1e-8)
 			// ul = normalise(Xᵀ v · sc); the scale cancels in the normalisation except
 			// for its clamp at 1e-12, kept for parity with the reference.
 			var nrm, dot float64
-			ul := mu // μ is no longer needed: reuse it for u_l
+			ul := mu // μ is no longer needed: its memory holds u_l
 			clear(ul)
 			for t := range k {
-				vt := vec.At(t, col) * sc
+				vt := G[t*k+col] * sc
 				xt := X[t*c : (t+1)*c]
 				for d := range ul {
 					ul[d] += xt[d] * vt
