@@ -61,8 +61,9 @@ func New() (kernels.Backend, error) {
 		defer func() {
 			// go-gl/glfw panics on errors it classes as programmer errors, which a
 			// failed initialisation (e.g. an X server without GLX) turns into.
+			// GLFW only logs the platform error (e.g. "X11: Failed to open display").
 			if p := recover(); p != nil {
-				err = fmt.Errorf("%w: %v", ErrUnavailable, p)
+				err = fmt.Errorf("%w: %v (could the display %q be opened? GLFW logs the platform error above)", ErrUnavailable, p, os.Getenv("DISPLAY"))
 			}
 		}()
 		err = b.open()

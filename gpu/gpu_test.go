@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -21,17 +22,90 @@ func open(t *testing.T) *backend {
 		}
 		t.Skipf("skipping the GPU tests: %v", err)
 	}
-	t.Logf("backend %s", b.Name())
+	t.Logf("backend %s, max work-group count %v", b.Name(), b.(*backend).limit)
 	return b.(*backend)
+}
+
+// mustNew is the suite's backend factory, once open has shown that New works.
+func mustNew(limit [3]int) func() kernels.Backend {
+	return func() kernels.Backend {
+		b, err := New()
+		if err != nil {
+			panic(err)
+		}
+		if limit != [3]int{} {
+			b.(*backend).limit = limit
+		}
+		return b
+	}
 }
 
 func TestParity(t *testing.T) {
 	open(t).Close()
-	kerneltest.RunAll(t, func() kernels.Backend {
-		b, err := New()
-		if err != nil { // it worked a moment ago
-			panic(err)
+	kerneltest.RunAll(t, mustNew([3]int{}))
+}
+
+// TestParitySplitDispatch runs the suite with a tiny GL_MAX_COMPUTE_WORK_GROUP_COUNT,
+// so that every op's grid is split into many dispatches (u_groupOffset).
+func TestParitySplitDispatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the split-dispatch suite runs without -short")
+	}
+	open(t).Close()
+	kerneltest.RunAll(t, mustNew([3]int{3, 2, 2}))
+}
+
+// An X display that does not exist gives ErrUnavailable, not a panic.
+func TestNewBadDisplay(t *testing.T) {
+	if glfwReady {
+		t.Skip("GLFW is already connected to a display in this process")
+	}
+	t.Setenv("DISPLAY", ":4242")
+	b, err := New()
+	if err == nil {
+		b.Close()
+		t.Fatal("New succeeded on display :4242")
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("error %v does not wrap ErrUnavailable", err)
+	}
+	t.Log(err)
+}
+
+func TestUseAfterClosePanics(t *testing.T) {
+	b := open(t)
+	x := b.Upload([]float32{1, 2}, 2)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Download(x); err == nil {
+		t.Error("Download after Close succeeded")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("GELU after Close did not panic")
 		}
-		return b
-	})
+	}()
+	b.GELU(x, x)
+}
+
+func TestZerosAndEmpty(t *testing.T) {
+	b := open(t)
+	defer b.Close()
+	z := b.Zeros(3, 5)
+	d, err := b.Download(z)
+	if err != nil || len(d) != 15 {
+		t.Fatalf("Download(Zeros(3, 5)) = %v, %v", d, err)
+	}
+	for _, v := range d {
+		if v != 0 {
+			t.Fatalf("Zeros holds %v", d)
+		}
+	}
+	e := b.Upload(nil, 0, 4)
+	if d, err := b.Download(e); err != nil || len(d) != 0 {
+		t.Fatalf("Download of an empty tensor = %v, %v", d, err)
+	}
+	b.Free(e)
+	b.Free(nil)
 }
