@@ -34,18 +34,33 @@ func BenchmarkMatMul(b *testing.B) {
 }
 
 // BenchmarkAll runs the shared suite (every op at ViT-S/14 448 shapes, and one
-// transformer block with the implied forward time) on the best path.
-func BenchmarkAll(b *testing.B) { kerneltest.BenchAll(b, func() kernels.Backend { return New() }) }
+// transformer block with the implied forward time) on each path: pure Go, AVX2 and
+// the best of this CPU. The naive twin is kerneltest's BenchmarkReference.
+//
+//	go test -run XXX -bench All -benchtime 3x ./cpu/
+func BenchmarkAll(b *testing.B) {
+	for _, be := range paths() {
+		b.Run(be.kern.name, func(b *testing.B) { kerneltest.BenchAll(b, func() kernels.Backend { return be }) })
+	}
+}
 
-// BenchmarkAllPureGo is BenchmarkAll on the pure-Go micro-kernels.
-func BenchmarkAllPureGo(b *testing.B) {
-	kerneltest.BenchAll(b, func() kernels.Backend { return New(WithPureGo()) })
+// paths are the distinct code paths of this build and CPU.
+func paths() []*Backend {
+	var out []*Backend
+	seen := map[string]bool{}
+	for _, be := range []*Backend{New(WithPureGo()), New(WithAVX2()), New()} {
+		if !seen[be.Name()] {
+			seen[be.Name()] = true
+			out = append(out, be)
+		}
+	}
+	return out
 }
 
 // BenchmarkMicroKernel measures each micro-kernel alone on L1-resident panels
 // (kc = 256), single-threaded: the ceiling of each path.
 func BenchmarkMicroKernel(b *testing.B) {
-	for _, be := range []*Backend{New(WithPureGo()), New(WithAVX2()), New()} {
+	for _, be := range paths() {
 		k := be.kern
 		b.Run(k.name, func(b *testing.B) {
 			const kc = 256
@@ -64,10 +79,10 @@ func BenchmarkMicroKernel(b *testing.B) {
 	}
 }
 
-// BenchmarkBlock runs one ViT-S/14 448 transformer block on each SIMD path; the
+// BenchmarkBlock runs one ViT-S/14 448 transformer block on each path; the
 // "s/forward" metric is 12 blocks (the stem and final norm add about 1%).
 func BenchmarkBlock(b *testing.B) {
-	for _, be := range []*Backend{New(WithAVX2()), New()} {
+	for _, be := range paths() {
 		b.Run(be.kern.name, func(b *testing.B) { kerneltest.BenchBlock(b, be) })
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/ideal-fsad/ideal/kernels"
 )
 
-// Backend is the CPU backend. Its ops may be called from one goroutine at a time.
+// Backend is the CPU backend. It holds no mutable state (scratch comes from pools),
+// so its ops may be called from several goroutines at once on distinct outputs.
 type Backend struct {
 	threads int
 	kern    *microKernel

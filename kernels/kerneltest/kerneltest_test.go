@@ -31,7 +31,8 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-// The reference is slow: one matmul and one block give its baseline numbers.
-func BenchmarkReferenceMatMul(b *testing.B) {
-	BenchMatMul(b, kernels.NewReference(), ViTMatMuls[0])
+// BenchmarkReference is the naive twin of every backend's BenchAll (slow: use
+// -benchtime 1x).
+func BenchmarkReference(b *testing.B) {
+	BenchAll(b, func() kernels.Backend { return kernels.NewReference() })
 }
