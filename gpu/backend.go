@@ -93,6 +93,9 @@ func (b *backend) open() error {
 	glfw.WindowHint(glfw.ContextVersionMinor, 3)
 	glfw.WindowHint(glfw.OpenGLProfile, glfw.OpenGLCoreProfile)
 	glfw.WindowHint(glfw.OpenGLForwardCompatible, glfw.True)
+	if os.Getenv("IDEAL_GL_API") == "egl" {
+		glfw.WindowHint(glfw.ContextCreationAPI, glfw.EGLContextAPI)
+	}
 	win, err := glfw.CreateWindow(16, 16, "ideal gpu", nil, nil)
 	if err != nil {
 		return fmt.Errorf("%w: no OpenGL 4.3 core context: %v", ErrUnavailable, err)

@@ -12,6 +12,9 @@
 // can be had: no display, GL too old, macOS) New returns an error wrapping
 // ErrUnavailable that names the reason, and callers fall back to the CPU backend.
 //
+// The context is made through GLX (or WGL); IDEAL_GL_API=egl asks GLFW for an EGL
+// context instead, which some headless NVIDIA setups need (scripts/gpu-check.sh).
+//
 // Build with -tags gldebug to check glGetError after every GL call; a failure panics
 // with the name of the call.
 //
