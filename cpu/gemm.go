@@ -135,8 +135,7 @@ func (be *Backend) gemm(g *gemmArgs) {
 	})
 
 	aliased := sameStart(g.res, g.c)
-	mc := mr * 16
-	nc := max(nr, 256/nr*nr)
+	mc, nc := blockSizes(g.m, g.n, mr, nr, be.threads)
 	mBlocks, nBlocks := (g.m+mc-1)/mc, (g.n+nc-1)/nc
 	be.parallel(mBlocks*nBlocks, func(u int, s *scratch) {
 		i0, j0 := (u/nBlocks)*mc, (u%nBlocks)*nc
@@ -179,6 +178,23 @@ func (be *Backend) gemm(g *gemmArgs) {
 			}
 		}
 	})
+}
+
+// blockSizes picks the row and column block of one unit of work. A unit packs its
+// A block once per K block and sweeps all its B panels, so columns are split only
+// when there are too few row blocks to keep every thread busy and balanced (about
+// 4 units per thread), and row blocks shrink from 16 to 4 micro-panels before that.
+func blockSizes(m, n, mr, nr, threads int) (mc, nc int) {
+	want := 4 * threads
+	mc = mr * 16
+	for mc > mr*4 && (m+mc-1)/mc < want {
+		mc /= 2
+	}
+	mBlocks := (m + mc - 1) / mc
+	nPanels := (n + nr - 1) / nr
+	nBlocks := min(nPanels, max(1, (want+mBlocks-1)/mBlocks))
+	nc = (nPanels + nBlocks - 1) / nBlocks * nr
+	return mc, nc
 }
 
 // epilogue applies bias, GELU, gamma and the residual (res starts at the tile's

@@ -37,3 +37,17 @@ func TestGELU32(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockSizes(t *testing.T) {
+	for _, c := range []struct{ m, n, mr, nr, threads, mc, nc int }{
+		{1025, 1152, 12, 32, 2, 96, 1152}, // 11 row blocks: the whole width per unit
+		{1025, 384, 12, 32, 16, 48, 128},  // many threads: smaller blocks, split columns
+		{1, 1, 4, 4, 2, 16, 4},
+		{64, 1000, 6, 16, 2, 24, 336},
+	} {
+		mc, nc := blockSizes(c.m, c.n, c.mr, c.nr, c.threads)
+		if mc != c.mc || nc != c.nc {
+			t.Errorf("blockSizes(%d, %d, %d, %d, %d) = %d, %d; want %d, %d", c.m, c.n, c.mr, c.nr, c.threads, mc, nc, c.mc, c.nc)
+		}
+	}
+}
