@@ -87,7 +87,7 @@ func glCompileCompute(src string) (prog uint32, log string) {
 		log = infoLog(sh, gl.GetShaderiv, gl.GetShaderInfoLog)
 		gl.DeleteShader(sh)
 		check("glDeleteShader")
-		return 0, "compile: " + log
+		return 0, "compile failed:\n" + log
 	}
 	prog = gl.CreateProgram()
 	check("glCreateProgram")
@@ -103,7 +103,7 @@ func glCompileCompute(src string) (prog uint32, log string) {
 		log = infoLog(prog, gl.GetProgramiv, gl.GetProgramInfoLog)
 		gl.DeleteProgram(prog)
 		check("glDeleteProgram")
-		return 0, "link: " + log
+		return 0, "link failed:\n" + log
 	}
 	return prog, ""
 }

@@ -5,10 +5,13 @@ package gpu
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/kernels/kerneltest"
+	"github.com/ideal-fsad/ideal/shaders"
 )
 
 // open returns a backend, or skips the test when no GL 4.3 context can be had
@@ -108,4 +111,29 @@ func TestZerosAndEmpty(t *testing.T) {
 	}
 	b.Free(e)
 	b.Free(nil)
+}
+
+// A shader that does not compile gives an error naming its file and the line in the
+// included file, with the driver's log.
+func TestCompileErrorNamesFile(t *testing.T) {
+	b := open(t)
+	defer b.Close()
+	fsys := fstest.MapFS{
+		"bad.comp": {Data: []byte("#version 430\n#include \"inc.glsl\"\nlayout(local_size_x = 1) in;\nvoid main() { f(); }\n")},
+		"inc.glsl": {Data: []byte("void f() {\n\tundeclared_thing = 1;\n}\n")},
+	}
+	src, err := shaders.Expand(fsys, "bad.comp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(func() { _, err = compile(src, "bad.comp") })
+	if err == nil {
+		t.Fatal("a broken shader compiled")
+	}
+	for _, want := range []string{"bad.comp", "undeclared_thing", "inc.glsl:2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	t.Log(err)
 }

@@ -4,6 +4,8 @@ package gpu
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/ideal-fsad/ideal/shaders"
@@ -33,18 +35,41 @@ func (b *backend) program(name string, defs ...shaders.Define) *program {
 	if err != nil {
 		panic(err.Error())
 	}
+	p, err := compile(src, key)
+	if err != nil {
+		panic(err.Error())
+	}
+	b.progs[key] = p
+	return p
+}
+
+// compile builds an expanded shader; the error names the shader (and the variant
+// key) and carries the info log, whose line numbers are rewritten as the file and
+// line they came from.
+func compile(src shaders.Expanded, key string) (*program, error) {
 	id, log := glCompileCompute(src.Text)
 	if id == 0 {
-		var files []string
-		for i, f := range src.Files {
-			files = append(files, fmt.Sprintf("%d = %s", i, f))
-		}
-		panic(fmt.Sprintf("gpu: shader %s (%s): %s\n(source strings: %s)", name, key, strings.TrimSpace(log), strings.Join(files, ", ")))
+		return nil, fmt.Errorf("gpu: shader %s: %s", key, annotate(strings.TrimSpace(log), src))
 	}
 	p := &program{id: id, name: key, locs: map[string]int32{}}
 	p.off = glUniformLocation(id, "u_groupOffset")
-	b.progs[key] = p
-	return p
+	return p, nil
+}
+
+// logLine matches the position at the start of a compiler message: Mesa's
+// "0:12(3): error" and NVIDIA's "0(12) : error".
+var logLine = regexp.MustCompile(`(?m)^\d+(?::(\d+)|\((\d+)\))`)
+
+// annotate replaces the line positions in a compiler log by file:line.
+func annotate(log string, src shaders.Expanded) string {
+	return logLine.ReplaceAllStringFunc(log, func(m string) string {
+		sub := logLine.FindStringSubmatch(m)
+		n, err := strconv.Atoi(sub[1] + sub[2])
+		if err != nil {
+			return m
+		}
+		return src.Where(n)
+	})
 }
 
 func (p *program) loc(name string) int32 {

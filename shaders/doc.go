@@ -3,7 +3,6 @@
 // (kernels/layernorm, cpu/layernorm, gpu/layernorm, shaders/layernorm.comp), plus
 // shared .glsl files. GLSL has no #include, so Source expands `#include "x.glsl"`
 // lines itself, failing on a missing file, and inserts the caller's #defines after
-// the #version line. Each expanded file gets its own GLSL source-string number (set
-// with #line) so that a compiler message can be traced back to a file; Source
-// returns the table.
+// the #version line. Compilers number the lines of the whole expanded text;
+// Expanded.Where maps such a number back to the file and line it came from.
 package shaders

@@ -20,12 +20,32 @@ type Define struct {
 	Value string
 }
 
-// Expanded is a shader ready to compile: the text, and the file behind each GLSL
-// source-string number (the second number of a #line directive, which compilers
-// print in their messages), Files[0] being the .comp itself.
+// Expanded is a shader ready to compile: the text, the files it was made of
+// (Files[0] being the .comp itself) and, for each line of the text, where it came
+// from, so that compiler messages, which count lines of the whole text, can name the
+// file and line (Where).
 type Expanded struct {
 	Text  string
 	Files []string
+	lines []origin
+}
+
+type origin struct {
+	file string
+	line int
+}
+
+// Where names the origin of line n (1-based) of the expanded text, as "file:line";
+// the inserted #defines are "<defines>".
+func (e Expanded) Where(n int) string {
+	if n < 1 || n > len(e.lines) {
+		return fmt.Sprintf("%s:?%d", e.Files[0], n)
+	}
+	o := e.lines[n-1]
+	if o.line == 0 {
+		return o.file
+	}
+	return fmt.Sprintf("%s:%d", o.file, o.line)
 }
 
 // Source expands the embedded shader name (e.g. "matmul.comp") with the given defines.
@@ -46,61 +66,61 @@ func Expand(fsys fs.FS, name string, defs ...Define) (Expanded, error) {
 	if !strings.HasPrefix(strings.TrimSpace(first), "#version ") {
 		return Expanded{}, fmt.Errorf("shaders: %s: the first line must be a #version directive, got %q", name, first)
 	}
-	e := &expander{fsys: fsys, files: []string{name}}
-	e.b.WriteString(strings.TrimSpace(first) + "\n")
+	e := &expander{fsys: fsys, out: Expanded{Files: []string{name}}}
+	e.emit(strings.TrimSpace(first), origin{name, 1})
 	for _, d := range defs {
 		if d.Name == "" || strings.ContainsAny(d.Name+d.Value, "\n\r") {
 			return Expanded{}, fmt.Errorf("shaders: %s: bad define %q = %q", name, d.Name, d.Value)
 		}
-		fmt.Fprintf(&e.b, "#define %s %s\n", d.Name, d.Value)
+		e.emit(fmt.Sprintf("#define %s %s", d.Name, d.Value), origin{"<defines>", 0})
 	}
-	if err := e.body(0, 2, rest); err != nil {
+	if err := e.body(name, 2, rest); err != nil {
 		return Expanded{}, err
 	}
-	return Expanded{Text: e.b.String(), Files: e.files}, nil
+	e.out.Text = e.b.String()
+	return e.out, nil
 }
 
 type expander struct {
-	fsys  fs.FS
-	b     strings.Builder
-	files []string
+	fsys fs.FS
+	b    strings.Builder
+	out  Expanded
 }
 
-// body writes text, the contents of file number fileNo starting at line firstLine,
-// expanding includes.
-func (e *expander) body(fileNo, firstLine int, text string) error {
-	fmt.Fprintf(&e.b, "#line %d %d\n", firstLine, fileNo)
-	lines := strings.Split(text, "\n")
+func (e *expander) emit(line string, o origin) {
+	e.b.WriteString(line)
+	e.b.WriteByte('\n')
+	e.out.lines = append(e.out.lines, o)
+}
+
+// body emits text, the contents of file starting at line firstLine, expanding
+// includes.
+func (e *expander) body(file string, firstLine int, text string) error {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	for i, line := range lines {
+		at := origin{file, firstLine + i}
 		trimmed := strings.TrimSpace(line)
 		if !strings.HasPrefix(trimmed, "#include") {
-			e.b.WriteString(line)
-			if i < len(lines)-1 {
-				e.b.WriteByte('\n')
-			}
+			e.emit(line, at)
 			continue
 		}
-		at := fmt.Sprintf("%s:%d", e.files[fileNo], firstLine+i)
 		arg := strings.TrimSpace(strings.TrimPrefix(trimmed, "#include"))
 		if len(arg) < 3 || arg[0] != '"' || arg[len(arg)-1] != '"' || strings.Contains(arg[1:len(arg)-1], "\"") {
-			return fmt.Errorf("shaders: %s: malformed include %q, want #include \"file.glsl\"", at, trimmed)
+			return fmt.Errorf("shaders: %s:%d: malformed include %q, want #include \"file.glsl\"", file, at.line, trimmed)
 		}
 		inc := arg[1 : len(arg)-1]
-		if slices.Contains(e.files, inc) {
-			// include-once; keep the line count of the including file intact
-			e.b.WriteString("\n")
+		if slices.Contains(e.out.Files, inc) {
+			e.emit("", at) // include-once
 			continue
 		}
 		data, err := fs.ReadFile(e.fsys, inc)
 		if err != nil {
-			return fmt.Errorf("shaders: %s: include %q: %w", at, inc, err)
+			return fmt.Errorf("shaders: %s:%d: include %q: %w", file, at.line, inc, err)
 		}
-		e.files = append(e.files, inc)
-		if err := e.body(len(e.files)-1, 1, string(data)); err != nil {
+		e.out.Files = append(e.out.Files, inc)
+		if err := e.body(inc, 1, string(data)); err != nil {
 			return err
 		}
-		e.b.WriteString("\n")
-		fmt.Fprintf(&e.b, "#line %d %d\n", firstLine+i+1, fileNo)
 	}
 	return nil
 }

@@ -17,12 +17,17 @@ func TestExpand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "#version 430\n#define N 4\n#define TRANS_B 1\n#line 2 0\n" +
-		"#line 1 1\nfloat a() { return 1.0; }\n\n#line 3 0\n" +
+	want := "#version 430\n#define N 4\n#define TRANS_B 1\n" +
+		"float a() { return 1.0; }\n" +
 		"void main() {}\n" +
-		"#line 1 2\n\nfloat b() { return a(); }\n#line 5 0\n"
+		"\nfloat b() { return a(); }\n"
 	if e.Text != want {
 		t.Errorf("Expand text:\n%s\nwant:\n%s", e.Text, want)
+	}
+	for n, w := range map[int]string{1: "k.comp:1", 2: "<defines>", 4: "a.glsl:1", 5: "k.comp:3", 6: "b.glsl:1", 7: "b.glsl:2", 8: "k.comp:?8"} {
+		if got := e.Where(n); got != w {
+			t.Errorf("Where(%d) = %q, want %q", n, got, w)
+		}
 	}
 	if strings.Join(e.Files, ",") != "k.comp,a.glsl,b.glsl" {
 		t.Errorf("Expand files %v", e.Files)
