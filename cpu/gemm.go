@@ -15,8 +15,9 @@ type microKernel struct {
 	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
 	// fnRowA is fn reading A in place: MR rows of a row-major matrix, stride lda.
 	fnRowA func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)
-	// max is the maximum of a slice.
-	max func(x []float32) float32
+	// max is the maximum of a slice; add and mul are dst += x and dst *= x.
+	max      func(x []float32) float32
+	add, mul func(dst, x []float32)
 	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
 	// returning Σ dst (the softmax numerators).
 	gelu        func(dst, x []float32)
@@ -32,6 +33,26 @@ func (k *microKernel) tile(kc int, a, b, c []float32, ldc, mv, nv int, acc bool,
 	}
 	k.fn(kc, a, b, tmp, k.nr, false)
 	for i := range mv {
+		row, t := c[i*ldc:i*ldc+nv], tmp[i*k.nr:i*k.nr+nv]
+		if acc {
+			for j := range row {
+				row[j] += t[j]
+			}
+		} else {
+			copy(row, t)
+		}
+	}
+}
+
+// tileRowA is tile for a full MR-row panel of A read in place (stride lda) and nv
+// valid columns.
+func (k *microKernel) tileRowA(kc int, a []float32, lda int, b, c []float32, ldc, nv int, acc bool, tmp []float32) {
+	if nv == k.nr {
+		k.fnRowA(kc, a, lda, b, c, ldc, acc)
+		return
+	}
+	k.fnRowA(kc, a, lda, b, tmp, k.nr, false)
+	for i := range k.mr {
 		row, t := c[i*ldc:i*ldc+nv], tmp[i*k.nr:i*k.nr+nv]
 		if acc {
 			for j := range row {
@@ -117,7 +138,13 @@ func (be *Backend) gemm(g *gemmArgs) {
 		for i := range g.m {
 			clear(g.c[i*g.ldc : i*g.ldc+g.n])
 		}
-		epilogue(kern, g, g.res, g.ldr, 0, g.m, 0, g.n)
+		for i := range g.m {
+			var rr []float32
+			if g.res != nil {
+				rr = g.res[i*g.ldr : i*g.ldr+g.n]
+			}
+			epilogueRow(kern, g, g.c[i*g.ldc:i*g.ldc+g.n], 0, rr)
+		}
 		return
 	}
 	nkb, kc := kBlocks(g.k, kern.kcMax)
@@ -140,42 +167,48 @@ func (be *Backend) gemm(g *gemmArgs) {
 	be.parallel(mBlocks*nBlocks, func(u int, s *scratch) {
 		i0, j0 := (u/nBlocks)*mc, (u%nBlocks)*nc
 		mv, nv := min(mc, g.m-i0), min(nc, g.n-j0)
+		// The residual of the unit's first row and its stride.
 		res, ldr := g.res, g.ldr
+		if res != nil {
+			res = res[i0*ldr+j0:]
+		}
 		if aliased { // keep the residual before C is overwritten by partial sums
 			snap := grow(&s.c, mv*nv)
 			for i := range mv {
 				copy(snap[i*nv:(i+1)*nv], g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nv])
 			}
-			res, ldr = snap[:], nv
+			res, ldr = snap, nv
 		}
 		tmp := grow(&s.tile, mr*nr)
-		ap := grow(&s.a, ((mv+mr-1)/mr)*mr*kc)
+		full := mv / mr * mr // rows of complete micro-panels: A is read in place
+		ap := grow(&s.a, mr*kc)
 		for blk := range nkb {
 			p0 := blk * kc
 			kcb := min(kc, g.k-p0)
-			for ip := 0; ip < mv; ip += mr {
-				packA(ap[ip*kcb:], g.a, g.lda, i0+ip, min(mr, mv-ip), p0, kcb, mr)
+			if full < mv { // the last, partial micro-panel is packed with zero rows
+				packA(ap, g.a, g.lda, i0+full, mv-full, p0, kcb, mr)
 			}
-			last := blk == nkb-1
 			for jj := 0; jj < nv; jj += nr {
 				j := j0 + jj
 				bp := pb[p0*npan*nr+(j/nr)*kcb*nr:]
 				nvv := min(nr, g.n-j)
 				for ip := 0; ip < mv; ip += mr {
 					i := i0 + ip
-					mvv := min(mr, mv-ip)
-					kern.tile(kcb, ap[ip*kcb:], bp, g.c[i*g.ldc+j:], g.ldc, mvv, nvv, blk > 0, tmp)
-					if last {
-						if aliased {
-							epilogue(kern, g, res[ip*ldr+jj:], ldr, i, mvv, j, nvv)
-						} else if res != nil {
-							epilogue(kern, g, res[i*ldr+j:], ldr, i, mvv, j, nvv)
-						} else {
-							epilogue(kern, g, nil, 0, i, mvv, j, nvv)
-						}
+					c := g.c[i*g.ldc+j:]
+					if ip < full {
+						kern.tileRowA(kcb, g.a[i*g.lda+p0:], g.lda, bp, c, g.ldc, nvv, blk > 0, tmp)
+					} else {
+						kern.tile(kcb, ap, bp, c, g.ldc, mv-ip, nvv, blk > 0, tmp)
 					}
 				}
 			}
+		}
+		for r := range mv {
+			var rr []float32
+			if res != nil {
+				rr = res[r*ldr : r*ldr+nv]
+			}
+			epilogueRow(kern, g, g.c[(i0+r)*g.ldc+j0:(i0+r)*g.ldc+j0+nv], j0, rr)
 		}
 	})
 }
@@ -197,40 +230,20 @@ func blockSizes(m, n, mr, nr, threads int) (mc, nc int) {
 	return mc, nc
 }
 
-// epilogue applies bias, GELU, gamma and the residual (res starts at the tile's
-// first element, row stride ldr) to the mv×nv tile of C at (i, j).
-func epilogue(kern *microKernel, g *gemmArgs, res []float32, ldr, i, mv, j, nv int) {
-	if g.bias == nil && !g.gelu && g.gamma == nil && res == nil {
-		return
-	}
-	var bias, gamma []float32
+// epilogueRow applies bias, GELU, gamma and the residual res (nil if none) to row,
+// the part of a row of C that starts at column j.
+func epilogueRow(kern *microKernel, g *gemmArgs, row []float32, j int, res []float32) {
 	if g.bias != nil {
-		bias = g.bias[j : j+nv]
+		kern.add(row, g.bias[j:j+len(row)])
+	}
+	if g.gelu {
+		kern.gelu(row, row)
 	}
 	if g.gamma != nil {
-		gamma = g.gamma[j : j+nv]
+		kern.mul(row, g.gamma[j:j+len(row)])
 	}
-	for r := range mv {
-		row := g.c[(i+r)*g.ldc+j : (i+r)*g.ldc+j+nv]
-		if bias != nil {
-			for x := range row {
-				row[x] += bias[x]
-			}
-		}
-		if g.gelu {
-			kern.gelu(row, row)
-		}
-		if gamma != nil {
-			for x := range row {
-				row[x] *= gamma[x]
-			}
-		}
-		if res != nil {
-			rr := res[r*ldr : r*ldr+nv]
-			for x := range row {
-				row[x] += rr[x]
-			}
-		}
+	if res != nil {
+		kern.add(row, res)
 	}
 }
 

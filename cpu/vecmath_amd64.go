@@ -30,3 +30,29 @@ func geluVec(dst, x []float32) {
 	}
 	geluSlice(dst[n:], x[n:])
 }
+
+//go:noescape
+func addAVX2(dst, x *float32, n int)
+
+//go:noescape
+func mulAVX2(dst, x *float32, n int)
+
+// addVec is addSlice with the AVX2 body.
+func addVec(dst, x []float32) {
+	x = x[:len(dst)]
+	n := len(dst) &^ 7
+	if n > 0 {
+		addAVX2(&dst[0], &x[0], n)
+	}
+	addSlice(dst[n:], x[n:])
+}
+
+// mulVec is mulSlice with the AVX2 body.
+func mulVec(dst, x []float32) {
+	x = x[:len(dst)]
+	n := len(dst) &^ 7
+	if n > 0 {
+		mulAVX2(&dst[0], &x[0], n)
+	}
+	mulSlice(dst[n:], x[n:])
+}

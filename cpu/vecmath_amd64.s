@@ -335,3 +335,43 @@ geluloop:
 geludone:
 	VZEROUPPER
 	RET
+
+// func addAVX2(dst, x *float32, n int)
+// dst[i] += x[i] for i < n (n a multiple of 8).
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JEQ adddone
+addloop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE addloop
+adddone:
+	VZEROUPPER
+	RET
+
+// func mulAVX2(dst, x *float32, n int)
+// dst[i] *= x[i] for i < n (n a multiple of 8).
+TEXT ·mulAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JEQ muldone
+mulloop:
+	VMOVUPS (DI), Y0
+	VMULPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE mulloop
+muldone:
+	VZEROUPPER
+	RET
