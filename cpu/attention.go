@@ -18,7 +18,7 @@ const attnKeyBlock = 256
 // (Kᵀ: dh×keys, V: keys×dh); the scale is folded into Q.
 func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale float32) {
 	nq, nk, c := kernels.AttentionDims(dst, q, k, v, mask, heads)
-	Q, K, V, M, D := raw(q), raw(k), raw(v), raw(mask), raw(dst)
+	Q, K, V, M, D := raw(q), raw(k), raw(v), raw(mask), out(dst)
 	kernels.Check(!sameStart(D, Q) && !sameStart(D, K) && !sameStart(D, V), "Attention", "dst aliases an input")
 	if nq == 0 {
 		return

@@ -8,7 +8,7 @@ func (be *Backend) Bicubic(dst, src kernels.Tensor, hi, wi, ho, wo int, scaleH, 
 	c := kernels.Cols(src)
 	kernels.Check(kernels.Rows(src) == hi*wi && kernels.Rows(dst) == ho*wo && kernels.Cols(dst) == c, "Bicubic",
 		"src %v (%dx%d) dst %v (%dx%d)", src.Shape(), hi, wi, dst.Shape(), ho, wo)
-	S, D := raw(src), raw(dst)
+	S, D := raw(src), out(dst)
 	yi, yw := kernels.BicubicTaps(hi, ho, scaleH)
 	xi, xw := kernels.BicubicTaps(wi, wo, scaleW)
 	clamp := func(v, n int) int { return max(0, min(n-1, v)) }

@@ -37,7 +37,7 @@ func (be *Backend) CosineTopK(vals, idx, a, b kernels.Tensor, k int) {
 	kernels.Check(kernels.Cols(b) == c && k >= 1 && k <= nb, "CosineTopK", "a %v b %v k %d", a.Shape(), b.Shape(), k)
 	kernels.Check(kernels.Numel(vals) == na*k && kernels.Numel(idx) == na*k, "CosineTopK",
 		"vals %v idx %v, want [%d %d]", vals.Shape(), idx.Shape(), na, k)
-	A, B, V, I := raw(a), raw(b), raw(vals), raw(idx)
+	A, B, V, I := raw(a), raw(b), out(vals), out(idx)
 	rb := min(cosRowBlock, na)
 	bufp := bigPool.Get().(*[]float32)
 	defer bigPool.Put(bufp)

@@ -49,10 +49,16 @@ func (b *Backend) Name() string { return "cpu/" + b.kern.name }
 // Threads is the number of worker goroutines.
 func (b *Backend) Threads() int { return b.threads }
 
-// tensor is the CPU backend's tensor: host memory.
+// tensor is the CPU backend's tensor: host memory, a version bumped by every op
+// that writes it, and the GEMM panels cached from it when it serves as a weight.
 type tensor struct {
 	shape []int
 	data  []float32
+	ver   uint64
+
+	mu   sync.Mutex // guards the cache fields below
+	seen uint64     // ver+1 at its last use as MatMul's b (0: none)
+	pack *packedB
 }
 
 func (t *tensor) Shape() []int { return t.shape }
@@ -71,6 +77,13 @@ func raw(t kernels.Tensor) []float32 {
 		panic("cpu: use of a freed tensor")
 	}
 	return ct.data
+}
+
+// out returns the data of an op's output and marks the tensor as changed.
+func out(t kernels.Tensor) []float32 {
+	d := raw(t)
+	t.(*tensor).ver++
+	return d
 }
 
 func numel(shape []int) int {
@@ -109,7 +122,9 @@ func (b *Backend) Free(t kernels.Tensor) {
 	}
 	raw(t)
 	ct := t.(*tensor)
-	ct.data, ct.shape = nil, nil
+	ct.mu.Lock()
+	ct.data, ct.shape, ct.pack = nil, nil, nil
+	ct.mu.Unlock()
 }
 
 // Close implements kernels.Backend.

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/kernels"
@@ -62,5 +63,53 @@ func TestConcurrentUse(t *testing.T) {
 		if msg := <-done; msg != "" {
 			t.Error(msg)
 		}
+	}
+}
+
+// The packed-weight cache follows every change of the weight and of the product's
+// layout: results always match the reference.
+func TestPackedWeightCache(t *testing.T) {
+	be, ref := New(), kernels.NewReference()
+	const m, k = 100, 64
+	mk := func(seed int) []float32 {
+		d := make([]float32, m*k)
+		for i := range d {
+			d[i] = float32((i*seed)%23)*0.05 - 0.5
+		}
+		return d
+	}
+	a, w, other := mk(3), mk(7)[:k*k], mk(11)[:k*k]
+	ga, gw, gother := be.Upload(a, m, k), be.Upload(w, k, k), be.Upload(other, k, k)
+	ra, rw, rother := ref.Upload(a, m, k), ref.Upload(w, k, k), ref.Upload(other, k, k)
+	gd, rd := be.Zeros(m, k), ref.Zeros(m, k)
+	check := func(step string, transB bool) {
+		t.Helper()
+		be.MatMul(gd, ga, gw, transB, kernels.Epilogue{})
+		ref.MatMul(rd, ra, rw, transB, kernels.Epilogue{})
+		g, _ := be.Download(gd)
+		r, _ := ref.Download(rd)
+		if n, _ := kerneltest.Compare(g, r); n > kerneltest.Tol {
+			t.Errorf("%s: normalised MSE %g", step, n)
+		}
+	}
+	for i := range 3 {
+		check(fmt.Sprint("use ", i), true)
+	}
+	check("other layout", false)
+	check("back", true)
+	be.AddScaled(gw, gw, gother, 0.5)
+	ref.AddScaled(rw, rw, rother, 0.5)
+	check("after AddScaled", true)
+	check("after AddScaled again", true)
+	be.CopyRows(gw, 3, gother, 0, 2)
+	ref.CopyRows(rw, 3, rother, 0, 2)
+	check("after CopyRows", true)
+	check("after CopyRows again", true)
+	be.MatMul(gw, gother, gother, true, kernels.Epilogue{})
+	ref.MatMul(rw, rother, rother, true, kernels.Epilogue{})
+	check("after MatMul into it", true)
+	check("after MatMul into it again", true)
+	if gw.(*tensor).pack == nil {
+		t.Error("a weight used twice unchanged is not cached")
 	}
 }

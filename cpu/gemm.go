@@ -80,6 +80,7 @@ type gemmArgs struct {
 	gelu    bool
 	res     []float32 // may be c itself (same start and ldr == ldc)
 	ldr     int
+	packed  []float32 // B already packed by packAllB (nil: pack it)
 }
 
 // kBlocks splits k into nb nearly equal blocks of at most kcMax.
@@ -149,17 +150,13 @@ func (be *Backend) gemm(g *gemmArgs) {
 	}
 	nkb, kc := kBlocks(g.k, kern.kcMax)
 	npan := (g.n + nr - 1) / nr
-	// Pack all of B: block pb holds npan panels of kcb×NR, starting at pc·npan·NR.
-	bufp := bigPool.Get().(*[]float32)
-	defer bigPool.Put(bufp)
-	pb := grow(bufp, g.k*npan*nr)
-	be.parallel(nkb*npan, func(u int, _ *scratch) {
-		blk, jp := u/npan, u%npan
-		p0 := blk * kc
-		kcb := min(kc, g.k-p0)
-		j0 := jp * nr
-		packB(pb[p0*npan*nr+jp*kcb*nr:], g, p0, kcb, j0, min(nr, g.n-j0), nr)
-	})
+	pb := g.packed
+	if pb == nil {
+		bufp := bigPool.Get().(*[]float32)
+		defer bigPool.Put(bufp)
+		pb = grow(bufp, g.k*npan*nr)
+		be.packAllB(pb, g)
+	}
 
 	aliased := sameStart(g.res, g.c)
 	mc, nc := blockSizes(g.m, g.n, mr, nr, be.threads)
@@ -210,6 +207,21 @@ func (be *Backend) gemm(g *gemmArgs) {
 			}
 			epilogueRow(kern, g, g.c[(i0+r)*g.ldc+j0:(i0+r)*g.ldc+j0+nv], j0, rr)
 		}
+	})
+}
+
+// packAllB packs all of B for the backend's micro-kernel: K block blk holds npan
+// panels of kcb×NR floats, starting at blk·kc·npan·NR.
+func (be *Backend) packAllB(pb []float32, g *gemmArgs) {
+	nr := be.kern.nr
+	nkb, kc := kBlocks(g.k, be.kern.kcMax)
+	npan := (g.n + nr - 1) / nr
+	be.parallel(nkb*npan, func(u int, _ *scratch) {
+		blk, jp := u/npan, u%npan
+		p0 := blk * kc
+		kcb := min(kc, g.k-p0)
+		j0 := jp * nr
+		packB(pb[p0*npan*nr+jp*kcb*nr:], g, p0, kcb, j0, min(nr, g.n-j0), nr)
 	})
 }
 

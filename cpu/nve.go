@@ -18,7 +18,7 @@ import (
 // the residual.
 func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha float32) {
 	na, nb, c, k := kernels.NVEDims(dst, f, normals, vals, idx, r)
-	F, Nr, Vv, Iv, D := raw(f), raw(normals), raw(vals), raw(idx), raw(dst)
+	F, Nr, Vv, Iv, D := raw(f), raw(normals), raw(vals), raw(idx), out(dst)
 	kernels.Check(!sameStart(D, F), "NVE", "dst aliases f")
 	for _, j := range Iv {
 		if !(j >= 0 && int(j) < nb && float32(int(j)) == j) { // (no boxing in the loop)

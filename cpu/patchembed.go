@@ -7,7 +7,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 // and the position embedding fused as epilogue.
 func (be *Backend) PatchEmbed(dst, img, w, bias, cls, pos kernels.Tensor, patch int) {
 	c, gh, gw, off := kernels.PatchEmbedDims(dst, img, w, bias, cls, pos, patch)
-	I, D, P := raw(img), raw(dst), raw(pos)
+	I, D, P := raw(img), out(dst), raw(pos)
 	H, W := gh*patch, gw*patch
 	kk := 3 * patch * patch
 	n := gh * gw

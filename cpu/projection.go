@@ -11,7 +11,7 @@ import (
 func (be *Backend) Projection(dst, d, tstar kernels.Tensor) {
 	n, c, m := kernels.Rows(d), kernels.Cols(d), kernels.Rows(tstar)
 	kernels.Check(kernels.Cols(tstar) == c && kernels.Numel(dst) == n, "Projection", "dst %v d %v tstar %v", dst.Shape(), d.Shape(), tstar.Shape())
-	Dv, T, O := raw(d), raw(tstar), raw(dst)
+	Dv, T, O := raw(d), raw(tstar), out(dst)
 	bufp := bigPool.Get().(*[]float32)
 	defer bigPool.Put(bufp)
 	buf := grow(bufp, n*m+n*c)

@@ -17,7 +17,7 @@ func (be *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
 	m, c := kernels.Rows(x), kernels.Cols(x)
 	kernels.Check(kernels.Numel(dst) == m*c && kernels.Numel(gamma) == c && kernels.Numel(beta) == c, "LayerNorm",
 		"dst %v x %v gamma %v beta %v", dst.Shape(), x.Shape(), gamma.Shape(), beta.Shape())
-	X, D, g, bt := raw(x), raw(dst), raw(gamma), raw(beta)
+	X, D, g, bt := raw(x), out(dst), raw(gamma), raw(beta)
 	units, per := rowChunks(m, c, 16384)
 	be.parallel(units, func(u int, _ *scratch) {
 		for i := u * per; i < min(m, (u+1)*per); i++ {
@@ -43,7 +43,7 @@ func (be *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
 // GELU implements kernels.Backend.
 func (be *Backend) GELU(dst, x kernels.Tensor) {
 	kernels.Check(kernels.Numel(dst) == kernels.Numel(x), "GELU", "dst %v x %v", dst.Shape(), x.Shape())
-	D, X := raw(dst), raw(x)
+	D, X := out(dst), raw(x)
 	const chunk = 16384
 	be.parallel((len(X)+chunk-1)/chunk, func(u int, _ *scratch) {
 		lo, hi := u*chunk, min(len(X), (u+1)*chunk)
@@ -55,7 +55,7 @@ func (be *Backend) GELU(dst, x kernels.Tensor) {
 func (be *Backend) Softmax(dst, x kernels.Tensor) {
 	m, n := kernels.Rows(x), kernels.Cols(x)
 	kernels.Check(kernels.Numel(dst) == m*n, "Softmax", "dst %v x %v", dst.Shape(), x.Shape())
-	X, D := raw(x), raw(dst)
+	X, D := raw(x), out(dst)
 	units, per := rowChunks(m, n, 16384)
 	be.parallel(units, func(u int, _ *scratch) {
 		for i := u * per; i < min(m, (u+1)*per); i++ {
@@ -84,7 +84,7 @@ func softmaxRow(kern *microKernel, dst, x []float32) {
 func (be *Backend) AddScaled(dst, a, b kernels.Tensor, s float32) {
 	kernels.Check(kernels.Numel(dst) == kernels.Numel(a) && kernels.Numel(a) == kernels.Numel(b), "AddScaled",
 		"dst %v a %v b %v", dst.Shape(), a.Shape(), b.Shape())
-	D, A, B := raw(dst), raw(a), raw(b)
+	D, A, B := out(dst), raw(a), raw(b)
 	const chunk = 65536
 	be.parallel((len(D)+chunk-1)/chunk, func(u int, _ *scratch) {
 		lo, hi := u*chunk, min(len(D), (u+1)*chunk)
@@ -98,5 +98,5 @@ func (be *Backend) AddScaled(dst, a, b kernels.Tensor, s float32) {
 // CopyRows implements kernels.Backend.
 func (be *Backend) CopyRows(dst kernels.Tensor, dstStart int, src kernels.Tensor, srcStart, n int) {
 	c := kernels.CopyRowsDims(dst, dstStart, src, srcStart, n)
-	copy(raw(dst)[dstStart*c:(dstStart+n)*c], raw(src)[srcStart*c:(srcStart+n)*c])
+	copy(out(dst)[dstStart*c:(dstStart+n)*c], raw(src)[srcStart*c:(srcStart+n)*c])
 }
