@@ -23,6 +23,7 @@ type backend struct {
 	win    *glfw.Window
 	name   string
 	limit  [3]int // GL_MAX_COMPUTE_WORK_GROUP_COUNT
+	block  int    // GL_MAX_SHADER_STORAGE_BLOCK_SIZE in float32 values
 	dummy  uint32 // bound where an optional tensor is absent
 	progs  map[string]*program
 	live   map[*tensor]struct{}
@@ -116,6 +117,7 @@ func (b *backend) open() error {
 	for i := range b.limit {
 		b.limit[i] = glGetIntegerIndexed(gl.MAX_COMPUTE_WORK_GROUP_COUNT, uint32(i))
 	}
+	b.block = glGetInteger(gl.MAX_SHADER_STORAGE_BLOCK_SIZE) / 4
 	b.name = "gpu/" + shortRenderer(glGetString(gl.RENDERER))
 	b.dummy = glNewBuffer(16, nil)
 	ok = true

@@ -23,6 +23,6 @@ func BenchmarkAll(b *testing.B) {
 		b.Skipf("skipping the GPU benchmarks: %v", err)
 	}
 	be.Close()
-	b.Run("gpu", func(b *testing.B) { kerneltest.BenchAll(b, mustNew([3]int{})) })
+	b.Run("gpu", func(b *testing.B) { kerneltest.BenchAll(b, mustNew(nil)) })
 	b.Run("cpu", func(b *testing.B) { kerneltest.BenchAll(b, func() kernels.Backend { return cpu.New() }) })
 }

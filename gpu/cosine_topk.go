@@ -10,8 +10,9 @@ import (
 // maxTopK bounds k in CosineTopK: each invocation keeps a k-long list in registers.
 const maxTopK = 256
 
-// dotsBudget is the most float32 values of the scratch dot-product matrix (64 MiB):
-// rows of a are processed in chunks that fit.
+// dotsBudget is the most float32 values of the scratch dot-product matrix (64 MiB,
+// less where GL_MAX_SHADER_STORAGE_BLOCK_SIZE is smaller): rows of a are processed in
+// chunks that fit.
 const dotsBudget = 1 << 24
 
 // CosineTopK implements kernels.Backend (shaders/cosine_topk.comp): the row norms of
@@ -25,7 +26,7 @@ func (b *backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 	if na == 0 {
 		return
 	}
-	chunk := max(1, min(na, dotsBudget/nb))
+	chunk := max(1, min(na, min(dotsBudget, b.block)/nb))
 	b.do(func() {
 		ab, bb := b.buf(a, "CosineTopK"), b.buf(bt, "CosineTopK")
 		an, bn, dots := scratch(na), scratch(nb), scratch(chunk*nb)

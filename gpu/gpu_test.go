@@ -29,15 +29,16 @@ func open(t *testing.T) *backend {
 	return b.(*backend)
 }
 
-// mustNew is the suite's backend factory, once open has shown that New works.
-func mustNew(limit [3]int) func() kernels.Backend {
+// mustNew is the suite's backend factory, once open has shown that New works;
+// tweak (optional) adjusts the backend's limits.
+func mustNew(tweak func(*backend)) func() kernels.Backend {
 	return func() kernels.Backend {
 		b, err := New()
 		if err != nil {
 			panic(err)
 		}
-		if limit != [3]int{} {
-			b.(*backend).limit = limit
+		if tweak != nil {
+			tweak(b.(*backend))
 		}
 		return b
 	}
@@ -45,17 +46,18 @@ func mustNew(limit [3]int) func() kernels.Backend {
 
 func TestParity(t *testing.T) {
 	open(t).Close()
-	kerneltest.RunAll(t, mustNew([3]int{}))
+	kerneltest.RunAll(t, mustNew(nil))
 }
 
 // TestParitySplitDispatch runs the suite with a tiny GL_MAX_COMPUTE_WORK_GROUP_COUNT,
-// so that every op's grid is split into many dispatches (u_groupOffset).
+// so that every op's grid is split into many dispatches (u_groupOffset), and a tiny
+// GL_MAX_SHADER_STORAGE_BLOCK_SIZE, so that CosineTopK works in many row chunks.
 func TestParitySplitDispatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the split-dispatch suite runs without -short")
 	}
 	open(t).Close()
-	kerneltest.RunAll(t, mustNew([3]int{3, 2, 2}))
+	kerneltest.RunAll(t, mustNew(func(b *backend) { b.limit, b.block = [3]int{3, 2, 2}, 4096 }))
 }
 
 // An X display that does not exist gives ErrUnavailable, not a panic.
