@@ -18,6 +18,8 @@ type microKernel struct {
 	// max is the maximum of a slice; add and mul are dst += x and dst *= x.
 	max      func(x []float32) float32
 	add, mul func(dst, x []float32)
+	// layerNorm normalises one row (see LayerNorm).
+	layerNorm func(dst, x, g, b []float32, eps float32)
 	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
 	// returning Σ dst (the softmax numerators).
 	gelu        func(dst, x []float32)

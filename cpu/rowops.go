@@ -12,7 +12,8 @@ func rowChunks(m, cols, minWork int) (units, per int) {
 	return (m + per - 1) / per, per
 }
 
-// LayerNorm implements kernels.Backend: two passes per row, accumulated in float64.
+// LayerNorm implements kernels.Backend: two passes per row (mean, then squared
+// deviations), rows in parallel.
 func (be *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
 	m, c := kernels.Rows(x), kernels.Cols(x)
 	kernels.Check(kernels.Numel(dst) == m*c && kernels.Numel(gamma) == c && kernels.Numel(beta) == c, "LayerNorm",
@@ -21,23 +22,30 @@ func (be *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
 	units, per := rowChunks(m, c, 16384)
 	be.parallel(units, func(u int, _ *scratch) {
 		for i := u * per; i < min(m, (u+1)*per); i++ {
-			row, out := X[i*c:(i+1)*c], D[i*c:(i+1)*c]
-			var s float64
-			for _, v := range row {
-				s += float64(v)
-			}
-			mean := float32(s / float64(c))
-			var v2 float64
-			for _, v := range row {
-				d := v - mean
-				v2 += float64(d * d)
-			}
-			inv := float32(1 / math.Sqrt(v2/float64(c)+float64(eps)))
-			for j, v := range row {
-				out[j] = (v-mean)*inv*g[j] + bt[j]
-			}
+			be.kern.layerNorm(D[i*c:(i+1)*c], X[i*c:(i+1)*c], g, bt, eps)
 		}
 	})
+}
+
+// layerNormRow normalises one row: two passes (mean, then squared deviations)
+// accumulated in float64.
+func layerNormRow(out, row, g, bt []float32, eps float32) {
+	c := len(row)
+	var s float64
+	for _, v := range row {
+		s += float64(v)
+	}
+	mean := float32(s / float64(c))
+	var v2 float64
+	for _, v := range row {
+		d := v - mean
+		v2 += float64(d * d)
+	}
+	inv := float32(1 / math.Sqrt(v2/float64(c)+float64(eps)))
+	out, g, bt = out[:c], g[:c], bt[:c]
+	for j, v := range row {
+		out[j] = (v-mean)*inv*g[j] + bt[j]
+	}
 }
 
 // GELU implements kernels.Backend.

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "math"
+
 // Vector exp and GELU (vecmath_amd64.s) over multiples of 8 elements.
 //
 //go:noescape
@@ -55,4 +57,39 @@ func mulVec(dst, x []float32) {
 		mulAVX2(&dst[0], &x[0], n)
 	}
 	mulSlice(dst[n:], x[n:])
+}
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+//go:noescape
+func sumSqDevAVX2(x *float32, n int, mean float32) float32
+
+//go:noescape
+func normAffineAVX2(dst, x, gamma, beta *float32, n int, mean, inv float32)
+
+// layerNormRowVec is layerNormRow with AVX2 bodies.
+func layerNormRowVec(dst, x, g, b []float32, eps float32) {
+	c := len(x)
+	n := c &^ 7
+	if n == 0 {
+		layerNormRow(dst, x, g, b, eps)
+		return
+	}
+	dst, g, b = dst[:c], g[:c], b[:c]
+	s := float64(sumAVX2(&x[0], n))
+	for _, v := range x[n:] {
+		s += float64(v)
+	}
+	mean := float32(s / float64(c))
+	v2 := float64(sumSqDevAVX2(&x[0], n, mean))
+	for _, v := range x[n:] {
+		d := v - mean
+		v2 += float64(d * d)
+	}
+	inv := float32(1 / math.Sqrt(v2/float64(c)+float64(eps)))
+	normAffineAVX2(&dst[0], &x[0], &g[0], &b[0], n, mean, inv)
+	for j := n; j < c; j++ {
+		dst[j] = (x[j]-mean)*inv*g[j] + b[j]
+	}
 }

@@ -375,3 +375,79 @@ mulloop:
 muldone:
 	VZEROUPPER
 	RET
+
+// func sumAVX2(x *float32, n int) float32
+// Σ x[i] for i < n (n a multiple of 8), in eight float32 lanes.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	SHRQ $3, CX
+	JEQ sumdone
+sumloop:
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNE sumloop
+sumdone:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func sumSqDevAVX2(x *float32, n int, mean float32) float32
+// Σ (x[i] − mean)² for i < n (n a multiple of 8).
+TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mean+16(FP), Y2
+	VXORPS Y0, Y0, Y0
+	SHRQ $3, CX
+	JEQ sqdone
+sqloop:
+	VMOVUPS (SI), Y1
+	VSUBPS Y2, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNE sqloop
+sqdone:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func normAffineAVX2(dst, x, gamma, beta *float32, n int, mean, inv float32)
+// dst[i] = (x[i] − mean)·inv·gamma[i] + beta[i] for i < n (n a multiple of 8).
+TEXT ·normAffineAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y2
+	VBROADCASTSS inv+44(FP), Y3
+	SHRQ $3, CX
+	JEQ nadone
+naloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y2, Y0, Y0
+	VMULPS Y3, Y0, Y0
+	VMOVUPS (R9), Y1
+	VFMADD231PS (R8), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNE naloop
+nadone:
+	VZEROUPPER
+	RET
