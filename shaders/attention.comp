@@ -61,11 +61,12 @@ void main() {
 		// purpose: unrolled too (BKV × D4 bodies), it took Mesa minutes to compile.
 		int nt = min(BKV, Nk - j0);
 		for (int r = 0; r < nt; r++) {
-			float dt = 0.0;
+			// Four independent partial sums: a dependency chain of D4, not DH, FMAs.
+			vec4 p4 = vec4(0.0);
 			for (int d4 = 0; d4 < D4; d4++) {
-				dt += dot(q[d4], Ks[r][d4]);
+				p4 = fma(q[d4], Ks[r][d4], p4);
 			}
-			dt *= scale;
+			float dt = ((p4.x + p4.y) + (p4.z + p4.w)) * scale;
 			if (hasMask) {
 				dt += mask[j0 + r];
 			}
