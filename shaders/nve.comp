@@ -13,7 +13,7 @@ layout(local_size_x = 128) in;
 #include "reduce.glsl"
 
 layout(std430, binding = 0) readonly buffer F_ { float f[]; };
-layout(std430, binding = 1) readonly buffer N_ { float nrm[]; };
+layout(std430, binding = 1) readonly buffer N_ { float normals[]; };
 layout(std430, binding = 2) readonly buffer Vals_ { float vals[]; };
 layout(std430, binding = 3) readonly buffer Idx_ { float idx[]; };
 layout(std430, binding = 4) writeonly buffer D_ { float dst[]; };
@@ -80,7 +80,7 @@ void jacobi() {
 }
 
 // x returns X_t[d] = √w_t (n_t[d] − μ[d]).
-float x(int t, int d) { return sw[t] * (nrm[nb[t] + d] - mu[d]); }
+float x(int t, int d) { return sw[t] * (normals[nb[t] + d] - mu[d]); }
 
 void main() {
 	int row = int(groupID().x);
@@ -106,7 +106,7 @@ void main() {
 	for (int d = tid; d < C; d += int(T)) {
 		float s = 0.0;
 		for (int t = 0; t < K; t++) {
-			s = fma(sw[t] * sw[t], nrm[nb[t] + d], s);
+			s = fma(sw[t] * sw[t], normals[nb[t] + d], s);
 		}
 		mu[d] = s;
 	}
