@@ -14,8 +14,8 @@ const attnKeyBlock = 256
 // streams blocks of attnKeyBlock keys, computes that block of logits with the GEMM
 // micro-kernel, updates the running row maximum and sum (online softmax), rescales
 // the partial output and adds P·V for the block (P read in place by the row-major-A
-// micro-kernel). K and V of each head are packed once as micro-kernel B panels
-// (Kᵀ: dh×keys, V: keys×dh); the scale is folded into Q.
+// micro-kernel, like the scaled Q block). K and V of each head are packed once as
+// micro-kernel B panels (Kᵀ: dh×keys, V: keys×dh).
 func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale float32) {
 	nq, nk, c := kernels.AttentionDims(dst, q, k, v, mask, heads)
 	Q, K, V, M, D := raw(q), raw(k), raw(v), raw(mask), out(dst)
@@ -67,16 +67,18 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 	qBlocks := (nq + bq - 1) / bq
 	ldo := vpan * nr
 	be.parallel(heads*qBlocks, func(u int, s *scratch) {
-		h, i0 := u/qBlocks, (u%qBlocks)*bq
+		// Consecutive units share a query block (its rows of Q stay in cache).
+		h, i0 := u%heads, (u/heads)*bq
 		mv := min(bq, nq-i0)
 		rows := (mv + mr - 1) / mr * mr
-		aq := grow(&s.a, rows*dh) // packed scaled Q
-		for ip := 0; ip < mv; ip += mr {
-			packA(aq[ip*dh:], Q, c, i0+ip, min(mr, mv-ip), h*dh, dh, mr)
+		aq := grow(&s.a, rows*dh) // scale·Q_h for the block, row-major, zero rows padding
+		for r := range mv {
+			q := aq[r*dh : (r+1)*dh]
+			for d, x := range Q[(i0+r)*c+h*dh : (i0+r)*c+(h+1)*dh] {
+				q[d] = x * scale
+			}
 		}
-		for i := range aq[:rows*dh] {
-			aq[i] *= scale
-		}
+		clear(aq[mv*dh:])
 		S := grow(&s.s, rows*attnKeyBlock)
 		O := grow(&s.o, rows*ldo)
 		clear(O)
@@ -92,7 +94,7 @@ func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale
 			for jt := 0; jt < kb; jt += nr {
 				bp := kh[(j0+jt)*dh:]
 				for ip := 0; ip < rows; ip += mr {
-					kern.fn(dh, aq[ip*dh:], bp, S[ip*attnKeyBlock+jt:], attnKeyBlock, false)
+					kern.fnRowA(dh, aq[ip*dh:], dh, bp, S[ip*attnKeyBlock+jt:], attnKeyBlock, false)
 				}
 			}
 			// Online softmax, in place: S becomes P.
