@@ -93,3 +93,18 @@ func layerNormRowVec(dst, x, g, b []float32, eps float32) {
 		dst[j] = (x[j]-mean)*inv*g[j] + b[j]
 	}
 }
+
+//go:noescape
+func expShiftSumAVX512(dst, x *float32, n int, shift float32) float32
+
+// expShiftSumVec512 is expShiftSum with the AVX-512 body and the AVX2 one for the
+// rest.
+func expShiftSumVec512(dst, x []float32, shift float32) float32 {
+	x = x[:len(dst)]
+	n := len(x) &^ 15
+	var s float32
+	if n > 0 {
+		s = expShiftSumAVX512(&dst[0], &x[0], n, shift)
+	}
+	return s + expShiftSumVec(dst[n:], x[n:], shift)
+}

@@ -19,7 +19,7 @@ func TestVectorMath(t *testing.T) {
 	}
 	for _, n := range []int{0, 1, 7, 8, 9, 17, len(xs)} {
 		x := xs[len(xs)-n:]
-		dst := make([]float32, n)
+		dst, dst2 := make([]float32, n), make([]float32, n)
 		geluVec(dst, x)
 		for i, v := range x {
 			want := kernels.GELUExact(float64(v))
@@ -29,6 +29,17 @@ func TestVectorMath(t *testing.T) {
 		}
 		const shift = 3
 		sum := expShiftSumVec(dst, x, shift)
+		if hasAVX512 {
+			sum512 := expShiftSumVec512(dst2, x, shift)
+			for i := range dst {
+				if math.Float32bits(dst2[i]) != math.Float32bits(dst[i]) {
+					t.Fatalf("expShiftSumVec512: exp(%g) = %g, AVX2 gives %g", x[i]-shift, dst2[i], dst[i])
+				}
+			}
+			if math.Abs(float64(sum512-sum)) > 1e-6*float64(sum) {
+				t.Errorf("expShiftSumVec512: sum %g, AVX2 gives %g", sum512, sum)
+			}
+		}
 		var want float64
 		for i, v := range x {
 			arg := float64(v - shift) // the float32 difference is the input
