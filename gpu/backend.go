@@ -216,7 +216,7 @@ func (b *backend) Download(t kernels.Tensor) ([]float32, error) {
 			glReadBuffer(tt.buf, 4*tt.n, unsafe.Pointer(&out[0]))
 		}
 		if e := gl.GetError(); e != gl.NO_ERROR {
-			err = fmt.Errorf("gpu: GL error 0x%04x (found by Download of %v)", e, tt.shape)
+			err = fmt.Errorf("gpu: %s (found by Download of %v)", glErrorName(e), tt.shape)
 		}
 	})
 	if err != nil {
@@ -251,7 +251,7 @@ func (b *backend) Close() error {
 		}
 		b.makeCurrent()
 		if e := gl.GetError(); e != gl.NO_ERROR {
-			err = fmt.Errorf("gpu: GL error 0x%04x (found by Close)", e)
+			err = fmt.Errorf("gpu: %s (found by Close)", glErrorName(e))
 		}
 		b.release()
 	})

@@ -11,6 +11,6 @@ import (
 // check panics if the GL call just made raised an error (build tag gldebug).
 func check(call string) {
 	if e := gl.GetError(); e != gl.NO_ERROR {
-		panic(fmt.Sprintf("gpu: %s: GL error 0x%04x", call, e))
+		panic(fmt.Sprintf("gpu: %s: %s", call, glErrorName(e)))
 	}
 }

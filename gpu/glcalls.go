@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/go-gl/gl/v4.3-core/gl"
@@ -167,4 +168,17 @@ func glDispatch(x, y, z int) {
 func glBarrier() {
 	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
 	check("glMemoryBarrier")
+}
+
+// glErrorName names a glGetError code.
+func glErrorName(e uint32) string {
+	names := map[uint32]string{
+		gl.INVALID_ENUM: "GL_INVALID_ENUM", gl.INVALID_VALUE: "GL_INVALID_VALUE",
+		gl.INVALID_OPERATION: "GL_INVALID_OPERATION", gl.OUT_OF_MEMORY: "GL_OUT_OF_MEMORY",
+		gl.INVALID_FRAMEBUFFER_OPERATION: "GL_INVALID_FRAMEBUFFER_OPERATION", gl.CONTEXT_LOST: "GL_CONTEXT_LOST",
+	}
+	if n, ok := names[e]; ok {
+		return n
+	}
+	return fmt.Sprintf("GL error 0x%04x", e)
 }
