@@ -20,6 +20,9 @@ type microKernel struct {
 	add, mul func(dst, x []float32)
 	// layerNorm normalises one row (see LayerNorm).
 	layerNorm func(dst, x, g, b []float32, eps float32)
+	// dot64 and axpy64 are the float64 dot product and dst += alpha·x (NVE).
+	dot64  func(a, b []float64) float64
+	axpy64 func(dst, x []float64, alpha float64)
 	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
 	// returning Σ dst (the softmax numerators).
 	gelu        func(dst, x []float32)

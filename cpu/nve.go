@@ -40,20 +40,23 @@ func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha f
 			w[t] = math.Exp(float64(v) - mx)
 			z += w[t]
 		}
+		kern := be.kern
+		for t := range k { // the neighbours in float64
+			xt := X[t*c : (t+1)*c]
+			for d, v := range Nr[int(ir[t])*c : (int(ir[t])+1)*c] {
+				xt[d] = float64(v)
+			}
+		}
 		clear(mu)
 		for t := range k {
 			w[t] /= z
-			row := Nr[int(ir[t])*c : (int(ir[t])+1)*c]
-			for d, v := range row {
-				mu[d] += w[t] * float64(v)
-			}
+			kern.axpy64(mu, X[t*c:(t+1)*c], w[t])
 		}
 		for t := range k {
-			row := Nr[int(ir[t])*c : (int(ir[t])+1)*c]
 			sw := math.Sqrt(w[t])
 			xt := X[t*c : (t+1)*c]
-			for d, v := range row {
-				xt[d] = sw * (float64(v) - mu[d])
+			for d := range xt {
+				xt[d] = sw * (xt[d] - mu[d])
 			}
 		}
 		fr, out := F[i*c:(i+1)*c], D[i*c:(i+1)*c]
@@ -68,11 +71,7 @@ func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha f
 		}
 		for a := range k {
 			for b := a; b < k; b++ {
-				var sum float64
-				xa, xb := X[a*c:(a+1)*c], X[b*c:(b+1)*c]
-				for d := range xa {
-					sum += xa[d] * xb[d]
-				}
+				sum := kern.dot64(X[a*c:(a+1)*c], X[b*c:(b+1)*c])
 				G[a*k+b], G[b*k+a] = sum, sum
 			}
 		}
@@ -87,27 +86,16 @@ func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha f
 			sc := 1 / math.Sqrt(math.Max(lam[col], 0)+1e-8)
 			// ul = normalise(Xᵀ v · sc); the scale cancels in the normalisation except
 			// for its clamp at 1e-12, kept for parity with the reference.
-			var nrm, dot float64
 			ul := mu // μ is no longer needed: its memory holds u_l
 			clear(ul)
 			for t := range k {
-				vt := G[t*k+col] * sc
-				xt := X[t*c : (t+1)*c]
-				for d := range ul {
-					ul[d] += xt[d] * vt
-				}
+				kern.axpy64(ul, X[t*c:(t+1)*c], G[t*k+col]*sc)
 			}
-			for _, x := range ul {
-				nrm += x * x
-			}
-			nrm = math.Max(math.Sqrt(nrm), 1e-12)
+			nrm := math.Max(math.Sqrt(kern.dot64(ul, ul)), 1e-12)
 			for d := range ul {
 				ul[d] /= nrm
-				dot += ul[d] * e[d]
 			}
-			for d := range res {
-				res[d] -= float64(alpha) * dot * ul[d]
-			}
+			kern.axpy64(res, ul, -float64(alpha)*kern.dot64(ul, e))
 		}
 		for d := range out {
 			out[d] = float32(res[d])

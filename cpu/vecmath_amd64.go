@@ -108,3 +108,29 @@ func expShiftSumVec512(dst, x []float32, shift float32) float32 {
 	}
 	return s + expShiftSumVec(dst[n:], x[n:], shift)
 }
+
+//go:noescape
+func dot64AVX2(a, b *float64, n int) float64
+
+//go:noescape
+func axpy64AVX2(dst, x *float64, n int, alpha float64)
+
+// dot64Vec is dot64 with the AVX2 body.
+func dot64Vec(a, b []float64) float64 {
+	b = b[:len(a)]
+	n := len(a) &^ 7
+	if n == 0 {
+		return dot64(a, b)
+	}
+	return dot64AVX2(&a[0], &b[0], n) + dot64(a[n:], b[n:])
+}
+
+// axpy64Vec is axpy64 with the AVX2 body.
+func axpy64Vec(dst, x []float64, alpha float64) {
+	x = x[:len(dst)]
+	n := len(dst) &^ 3
+	if n > 0 {
+		axpy64AVX2(&dst[0], &x[0], n, alpha)
+	}
+	axpy64(dst[n:], x[n:], alpha)
+}

@@ -513,3 +513,52 @@ exp512done:
 	VZEROUPPER
 	MOVSS X10, ret+32(FP)
 	RET
+
+// func dot64AVX2(a, b *float64, n int) float64
+// Σ a[i]·b[i] for i < n (n a multiple of 8), in two four-lane accumulators.
+TEXT ·dot64AVX2(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	SHRQ $3, CX
+	JEQ dotdone
+dotloop:
+	VMOVUPD (SI), Y2
+	VFMADD231PD (DI), Y2, Y0
+	VMOVUPD 32(SI), Y3
+	VFMADD231PD 32(DI), Y3, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE dotloop
+dotdone:
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+24(FP)
+	RET
+
+// func axpy64AVX2(dst, x *float64, n int, alpha float64)
+// dst[i] += alpha·x[i] for i < n (n a multiple of 4).
+TEXT ·axpy64AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD alpha+24(FP), Y1
+	SHRQ $2, CX
+	JEQ axpydone
+axpyloop:
+	VMOVUPD (DI), Y0
+	VFMADD231PD (SI), Y1, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE axpyloop
+axpydone:
+	VZEROUPPER
+	RET
