@@ -5,8 +5,9 @@
 // the backend may be used from any goroutine, one op at a time. Tensors are shader
 // storage buffers (SSBOs) that stay on the GPU between ops; host data crosses only in
 // Upload and Download. The shaders (package shaders) are compiled on first use and
-// cached per program and #define set; a compile or link error names the file and
-// carries the driver's info log.
+// cached per program and #define set; a compile or link error (a bug of this
+// package: it panics) names the shader and carries the driver's info log with its
+// line numbers rewritten as file:line of the .comp/.glsl sources.
 //
 // The backend needs cgo and is not built for js/wasm; there (and when no 4.3 context
 // can be had: no display, GL too old, macOS) New returns an error wrapping
@@ -20,4 +21,14 @@
 //
 // Dispatches larger than GL_MAX_COMPUTE_WORK_GROUP_COUNT are split by Split, a pure
 // function; each shader adds the u_groupOffset uniform to gl_WorkGroupID.
+//
+// Sizes are bounded where a kernel keeps per-row state in the 32 KiB of shared memory
+// (or registers) every GL 4.3 implementation has; beyond them the op panics with the
+// bound, like a shape mismatch: Attention head width ≤ 128, PatchEmbed patch ≤ 64,
+// CosineTopK k ≤ 256, NVE k ≤ 32, r ≤ 8, C ≤ 3072, Projection 2C + M ≤ 7680. The
+// DINOv2 ViT-S/B/L/g backbones and the IDEAL head are well inside them.
+//
+// Without a GPU, Mesa's llvmpipe under Xvfb gives a 4.5 core context on the CPU
+// (scripts/with-xvfb.sh): correct, and slow; scripts/gpu-check.sh finds a hardware
+// context on a headless NVIDIA machine.
 package gpu
