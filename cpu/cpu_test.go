@@ -14,14 +14,16 @@ func TestParity(t *testing.T) {
 	kerneltest.RunAll(t, func() kernels.Backend { return New() })
 }
 
-// The AVX2+FMA path where the default is AVX-512 (else the default again).
+// The AVX2+FMA path where the default is AVX-512 (else the default again); the
+// large cases ran on the default path.
 func TestParityAVX2(t *testing.T) {
-	kerneltest.RunAll(t, func() kernels.Backend { return New(WithAVX2(), WithThreads(2)) })
+	kerneltest.RunAll(t, func() kernels.Backend { return New(WithAVX2(), WithThreads(2)) }, kerneltest.SmallOnly())
 }
 
 // The pure-Go micro-kernels (the wasm and non-amd64 path) on an odd thread count.
+// With -tags noasm (or off amd64) TestParity runs this path on the large cases too.
 func TestParityPureGo(t *testing.T) {
-	kerneltest.RunAll(t, func() kernels.Backend { return New(WithPureGo(), WithThreads(3)) })
+	kerneltest.RunAll(t, func() kernels.Backend { return New(WithPureGo(), WithThreads(3)) }, kerneltest.SmallOnly())
 }
 
 // Ops of one backend called from several goroutines at once give the serial results.

@@ -10,7 +10,7 @@
 //
 // Error metric: normalised MSE, Σ(x − ref)² / Σ ref², at most 1e-7 per output unless
 // the case says why it allows more; the maximum absolute error is logged with it.
-// Large cases (the full 448 shapes) run only without -short.
+// Large cases (the full 448 shapes) run only without -short (and without SmallOnly).
 package kerneltest
 
 import (
@@ -26,9 +26,22 @@ import (
 // Tol is the default bound on the normalised MSE of an output against the reference.
 const Tol = 1e-7
 
+// Option adjusts RunAll.
+type Option func(*config)
+
+type config struct{ small bool }
+
+// SmallOnly skips the large (full-model) cases even without -short: for a second
+// code path of a backend whose default path already ran them.
+func SmallOnly() Option { return func(c *config) { c.small = true } }
+
 // RunAll runs the whole parity suite. newBackend is called once per op group (a
 // subtest), and the backend is closed when the group ends.
-func RunAll(t *testing.T, newBackend func() kernels.Backend) {
+func RunAll(t *testing.T, newBackend func() kernels.Backend, opts ...Option) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	groups := []struct {
 		name string
 		run  func(h *H)
@@ -54,7 +67,7 @@ func RunAll(t *testing.T, newBackend func() kernels.Backend) {
 					t.Errorf("Close: %v", err)
 				}
 			}()
-			g.run(&H{t: t, b: b, ref: kernels.NewReference(), rng: rand.New(rand.NewPCG(7, uint64(len(g.name))))})
+			g.run(&H{t: t, b: b, ref: kernels.NewReference(), rng: rand.New(rand.NewPCG(7, uint64(len(g.name)))), big: !cfg.small && !testing.Short()})
 		})
 	}
 }
@@ -66,6 +79,7 @@ type H struct {
 	b   kernels.Backend
 	ref *kernels.Reference
 	rng *rand.Rand
+	big bool // run the large (full-model) cases
 }
 
 // pair is one logical tensor held by both backends plus the host values it was made
@@ -217,13 +231,10 @@ func (h *H) unchanged(name string, inputs ...*pair) {
 	}
 }
 
-// big reports whether the large (full-model) cases run.
-func big() bool { return !testing.Short() }
-
 func testMatMul(h *H) {
 	type size struct{ m, k, n int }
 	sizes := []size{{1, 1, 1}, {1, 7, 1}, {3, 1, 5}, {63, 64, 65}, {65, 63, 64}, {64, 65, 63}, {257, 33, 17}, {5, 1025, 3}, {17, 384, 129}, {1025, 64, 65}}
-	if big() {
+	if h.big {
 		sizes = append(sizes, size{257, 1536, 65}, size{1025, 384, 1152})
 	}
 	for si, s := range sizes {
@@ -293,7 +304,7 @@ func testLayerNorm(h *H) {
 	cases := []c{{1, 1, 1e-6, 1, 0, false}, {1, 48, 1e-6, 1, 0, false}, {63, 65, 1e-5, 3, 0, false}, {65, 384, 1e-8, 1, 0, true},
 		// A large common offset: a one-pass float32 variance would lose all precision.
 		{257, 384, 1e-6, 1, 100, false}, {64, 64, 1e-6, 0.01, -5, true}}
-	if big() {
+	if h.big {
 		cases = append(cases, c{1025, 384, 1e-6, 1, 0, false})
 	}
 	for _, cs := range cases {
@@ -422,7 +433,7 @@ func testAttention(h *H) {
 		{45, 64, 384, 8, false, true}, {45, 257, 384, 8, false, false}, {63, 1, 48, 8, false, true},
 		{1, 1025, 48, 6, false, true}, {65, 130, 96, 6, false, true},
 	}
-	if big() {
+	if h.big {
 		cases = append(cases, c{1025, 1025, 384, 6, true, false}, c{45, 1024, 384, 8, false, true})
 	}
 	for _, cs := range cases {
@@ -465,7 +476,7 @@ func testAttention(h *H) {
 func testPatchEmbed(h *H) {
 	type c struct{ c, hgt, wid, patch int }
 	cases := []c{{5, 4, 6, 2}, {48, 28, 42, 14}, {1, 14, 14, 14}, {65, 98, 98, 14}}
-	if big() {
+	if h.big {
 		cases = append(cases, c{384, 448, 448, 14})
 	}
 	for _, cs := range cases {
@@ -552,7 +563,7 @@ func testCosineTopK(h *H) {
 	}
 	cases := []c{{1, 1, 8, 1, false}, {63, 257, 48, 12, false}, {65, 64, 384, 64, false}, {64, 65, 65, 1, false},
 		{1, 1025, 384, 12, false}, {17, 40, 48, 12, true}, {9, 12, 384, 12, true}, {5, 7, 3, 1, true}}
-	if big() {
+	if h.big {
 		cases = append(cases, c{1024, 1024, 384, 12, false})
 	}
 	for _, cs := range cases {
@@ -613,7 +624,7 @@ func testNVE(h *H) {
 	// Cases keep r < k (or k = 1): the local covariance of k points has rank ≤ k − 1,
 	// so for r = k the last eigenvector belongs to a zero eigenvalue and is a direction
 	// picked by rounding noise, different in every precision.
-	if big() {
+	if h.big {
 		cases = append(cases, c{1024, 1024, 384, 12, 4, 0.8})
 	}
 	for _, cs := range cases {
