@@ -2,6 +2,9 @@ package kerneltest
 
 import (
 	"math"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/kernels"
@@ -35,4 +38,59 @@ func TestCompare(t *testing.T) {
 // -benchtime 1x).
 func BenchmarkReference(b *testing.B) {
 	BenchAll(b, func() kernels.Backend { return kernels.NewReference() })
+}
+
+// broken is the reference with three planted bugs, one of each kind the suite must
+// catch: a wrong value, an output element left unwritten, a modified input.
+type broken struct{ *kernels.Reference }
+
+func (b broken) MatMul(dst, a, w kernels.Tensor, transB bool, ep kernels.Epilogue) {
+	b.Reference.MatMul(dst, a, w, transB, ep)
+	d := dst.(*kernels.Host).Data
+	d[len(d)/2] += 0.5 + d[len(d)/2]
+}
+
+func (b broken) GELU(dst, x kernels.Tensor) {
+	last := dst.(*kernels.Host).Data[kernels.Numel(dst)-1]
+	b.Reference.GELU(dst, x)
+	if dst != x {
+		dst.(*kernels.Host).Data[kernels.Numel(dst)-1] = last
+	}
+}
+
+func (b broken) Softmax(dst, x kernels.Tensor) {
+	b.Reference.Softmax(dst, x)
+	if dst != x {
+		x.(*kernels.Host).Data[0]++
+	}
+}
+
+// TestBrokenBackend runs the suite on broken in a child process (failures there
+// must not fail this test) and checks that every planted bug is reported.
+func TestBrokenBackend(t *testing.T) {
+	if os.Getenv("KERNELTEST_BROKEN") == "1" {
+		RunAll(t, func() kernels.Backend { return broken{kernels.NewReference()} }, SmallOnly())
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs a child test process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenBackend$", "-test.short")
+	cmd.Env = append(os.Environ(), "KERNELTEST_BROKEN=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the suite passed a broken backend:\n%s", out)
+	}
+	for _, want := range []string{
+		"MatMul/m1_k1_n1_transfalse_biasfalse_gelufalse_gammafalse_resfalse: normalised MSE",
+		"GELU/n63_inplacefalse: normalised MSE +Inf",
+		"Softmax/m1_n1_inplacefalse: input 0 [1 1] modified at element 0",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("child output:\n%s", out)
+	}
 }
