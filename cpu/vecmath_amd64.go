@@ -134,3 +134,16 @@ func axpy64Vec(dst, x []float64, alpha float64) {
 	}
 	axpy64(dst[n:], x[n:], alpha)
 }
+
+//go:noescape
+func geluAVX512(dst, x *float32, n int)
+
+// geluVec512 is geluSlice with the AVX-512 body and the AVX2 one for the rest.
+func geluVec512(dst, x []float32) {
+	x = x[:len(dst)]
+	n := len(x) &^ 15
+	if n > 0 {
+		geluAVX512(&dst[0], &x[0], n)
+	}
+	geluVec(dst[n:], x[n:])
+}

@@ -13,7 +13,7 @@ func TestVectorMath(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2+FMA on this CPU")
 	}
-	var xs []float32
+	xs := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30}
 	for x := -100.0; x < 20; x += 0.0137 {
 		xs = append(xs, float32(x))
 	}
@@ -25,6 +25,14 @@ func TestVectorMath(t *testing.T) {
 			want := kernels.GELUExact(float64(v))
 			if e := math.Abs(float64(dst[i]) - want); e > 1e-30 && e/math.Abs(want) > 1e-6+2.5e-7*float64(v)*float64(v) {
 				t.Fatalf("geluVec(%g) = %g, want %g", v, dst[i], want)
+			}
+		}
+		if hasAVX512 {
+			geluVec512(dst2, x)
+			for i := range dst {
+				if math.Float32bits(dst2[i]) != math.Float32bits(dst[i]) {
+					t.Fatalf("geluVec512(%g) = %g, AVX2 gives %g", x[i], dst2[i], dst[i])
+				}
 			}
 		}
 		const shift = 3
