@@ -5,9 +5,11 @@ import (
 	"unsafe"
 )
 
-// microKernel computes one MR×NR tile of C from a packed A panel (kc×MR, MR values
-// per k step) and a packed B panel (kc×NR): C = A·B, or C += A·B when acc is set.
-// c starts at the tile's first element and has row stride ldc.
+// microKernel is one code path (pure Go, AVX2, AVX-512). Its GEMM micro-kernel fn
+// computes one MR×NR tile of C from a packed A panel (kc×MR, MR values per k step)
+// and a packed B panel (kc×NR): C = A·B, or C += A·B when acc is set; c starts at
+// the tile's first element and has row stride ldc. The other fields are the vector
+// helpers the remaining ops use on the same path.
 type microKernel struct {
 	name   string
 	mr, nr int
@@ -23,8 +25,8 @@ type microKernel struct {
 	// dot64 and axpy64 are the float64 dot product and dst += alpha·x (NVE).
 	dot64  func(a, b []float64) float64
 	axpy64 func(dst, x []float64, alpha float64)
-	// The vector helpers of the same path: dst = GELU(x), and dst = exp(x − shift)
-	// returning Σ dst (the softmax numerators).
+	// dst = GELU(x), and dst = exp(x − shift) returning Σ dst (the softmax
+	// numerators).
 	gelu        func(dst, x []float32)
 	expShiftSum func(dst, x []float32, shift float32) float32
 }
