@@ -186,4 +186,10 @@ func grow64(buf *[]float64, n int) []float64 {
 	return *buf
 }
 
+// rowChunks splits m rows into units of about minWork elements for parallel.
+func rowChunks(m, cols, minWork int) (units, per int) {
+	per = max(1, minWork/max(1, cols))
+	return (m + per - 1) / per, per
+}
+
 var _ kernels.Backend = (*Backend)(nil)
