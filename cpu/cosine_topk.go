@@ -30,8 +30,9 @@ func (be *Backend) normaliseRows(dst, x []float32, c int) {
 
 // CosineTopK implements kernels.Backend: rows of a and b are normalised, the
 // similarities of a block of cosRowBlock rows of a against all of b come from the
-// GEMM, and each row keeps a sorted top-k by insertion (later equal values go after
-// earlier ones, so ties keep the lower index).
+// GEMM (b packed once for all blocks), and each row keeps a sorted top-k by
+// insertion (later equal values go after earlier ones, so ties keep the lower
+// index).
 func (be *Backend) CosineTopK(vals, idx, a, b kernels.Tensor, k int) {
 	na, nb, c := kernels.Rows(a), kernels.Rows(b), kernels.Cols(a)
 	kernels.Check(kernels.Cols(b) == c && k >= 1 && k <= nb, "CosineTopK", "a %v b %v k %d", a.Shape(), b.Shape(), k)
@@ -45,9 +46,17 @@ func (be *Backend) CosineTopK(vals, idx, a, b kernels.Tensor, k int) {
 	an, bn, S := buf[:na*c], buf[na*c:na*c+nb*c], buf[na*c+nb*c:]
 	be.normaliseRows(an, A, c)
 	be.normaliseRows(bn, B, c)
+	// B's panels are packed once for all row blocks.
+	g := gemmArgs{n: nb, k: c, lda: c, b: bn, ldb: c, transB: true, c: S, ldc: nb}
+	packp := bigPool.Get().(*[]float32)
+	defer bigPool.Put(packp)
+	g.packed = grow(packp, c*((nb+be.kern.nr-1)/be.kern.nr)*be.kern.nr)
+	be.packAllB(g.packed, &g)
 	for i0 := 0; i0 < na; i0 += rb {
 		m := min(rb, na-i0)
-		be.gemm(&gemmArgs{m: m, n: nb, k: c, a: an[i0*c:], lda: c, b: bn, ldb: c, transB: true, c: S, ldc: nb})
+		gb := g
+		gb.m, gb.a = m, an[i0*c:]
+		be.gemm(&gb)
 		be.parallel(m, func(r int, s *scratch) {
 			topK(S[r*nb:(r+1)*nb], V[(i0+r)*k:(i0+r+1)*k], I[(i0+r)*k:(i0+r+1)*k], s)
 		})
