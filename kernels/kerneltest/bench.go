@@ -54,9 +54,9 @@ func randSlice(rng *rand.Rand, n int, scale float32) []float32 {
 	return d
 }
 
-// sync waits for the backend's pending work by downloading one tensor, timed, after
+// finish waits for the backend's pending work by downloading one tensor, timed, after
 // the b.Loop loop (a GPU backend may queue work asynchronously).
-func sync(b *testing.B, be kernels.Backend, t kernels.Tensor) {
+func finish(b *testing.B, be kernels.Backend, t kernels.Tensor) {
 	b.StartTimer()
 	if _, err := be.Download(t); err != nil {
 		b.Fatal(err)
@@ -114,7 +114,7 @@ func BenchMatMul(b *testing.B, be kernels.Backend, s MatMulShape) {
 	for b.Loop() {
 		be.MatMul(dst, a, w, true, ep)
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 	reportGFLOPs(b, 2*float64(s.M*s.K*s.N))
 	clk.report(b, 2*float64(s.M*s.K*s.N))
 }
@@ -139,7 +139,7 @@ func BenchAttention(b *testing.B, be kernels.Backend, nq, nk, c, heads int) {
 	for b.Loop() {
 		be.Attention(dst, q, k, v, nil, heads, 0.125)
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 	reportGFLOPs(b, 4*float64(nq*nk*c))
 	clk.report(b, 4*float64(nq*nk*c))
 }
@@ -185,7 +185,7 @@ func benchRowOp(b *testing.B, be kernels.Backend, m, n int, op string) {
 			be.Softmax(dst, x)
 		}
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 }
 
 // BenchPatchEmbed benchmarks the ViT-S/14 stem at 448×448 with CLS and positions.
@@ -203,7 +203,7 @@ func BenchPatchEmbed(b *testing.B, be kernels.Backend) {
 	for b.Loop() {
 		be.PatchEmbed(dst, img, w, bias, cls, pos, 14)
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 	reportGFLOPs(b, 2*float64(1024*Width*3*14*14))
 }
 
@@ -219,7 +219,7 @@ func BenchCosineTopK(b *testing.B, be kernels.Backend, na, nb, c, k int) {
 	for b.Loop() {
 		be.CosineTopK(vals, idx, a, bb, k)
 	}
-	sync(b, be, idx)
+	finish(b, be, idx)
 	reportGFLOPs(b, 2*float64(na*nb*c))
 }
 
@@ -237,7 +237,7 @@ func BenchNVE(b *testing.B, be kernels.Backend, na, nb, c, k, r int) {
 	for b.Loop() {
 		be.NVE(dst, f, normals, vals, idx, r, 0.8)
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 }
 
 func benchProjection(b *testing.B, be kernels.Backend) {
@@ -251,7 +251,7 @@ func benchProjection(b *testing.B, be kernels.Backend) {
 	for b.Loop() {
 		be.Projection(dst, d, ts)
 	}
-	sync(b, be, dst)
+	finish(b, be, dst)
 }
 
 // BenchBlock runs one pre-norm ViT-S/14 block at 448 (LN, qkv, attention, projection
@@ -268,7 +268,7 @@ func BenchBlock(b *testing.B, be kernels.Backend) {
 		return be.Upload(randSlice(rng, n, scale), shape...)
 	}
 	x := up(1, Tokens, Width)
-	ones := be.Upload(ones(Width), Width)
+	one := be.Upload(ones(Width), Width)
 	zero := be.Zeros(Width)
 	wo, bo, g1 := up(0.05, Width, Width), up(0.1, Width), up(0.1, Width)
 	w1, b1 := up(0.05, Hidden, Width), up(0.1, Hidden)
@@ -277,30 +277,30 @@ func BenchBlock(b *testing.B, be kernels.Backend) {
 	q, k, v := be.Zeros(Tokens, Width), be.Zeros(Tokens, Width), be.Zeros(Tokens, Width)
 	att := be.Zeros(Tokens, Width)
 	mlp := be.Zeros(Tokens, Hidden)
-	defer freeAll(be, x, ones, zero, wo, bo, g1, w1, b1, w2, b2, g2, h, q, k, v, att, mlp)
+	defer freeAll(be, x, one, zero, wo, bo, g1, w1, b1, w2, b2, g2, h, q, k, v, att, mlp)
 	// Attention takes q, k and v as separate [Tokens, Width] tensors, so the qkv
 	// projection is three matmuls here.
 	wq, wk, wv := up(0.05, Width, Width), up(0.05, Width, Width), up(0.05, Width, Width)
 	defer freeAll(be, wq, wk, wv)
 	clk := startCPU()
 	for b.Loop() {
-		be.LayerNorm(h, x, ones, zero, 1e-6)
+		be.LayerNorm(h, x, one, zero, 1e-6)
 		be.MatMul(q, h, wq, true, kernels.Epilogue{Bias: bo})
 		be.MatMul(k, h, wk, true, kernels.Epilogue{Bias: bo})
 		be.MatMul(v, h, wv, true, kernels.Epilogue{Bias: bo})
 		be.Attention(att, q, k, v, nil, Heads, 0.125)
 		be.MatMul(x, att, wo, true, kernels.Epilogue{Bias: bo, Gamma: g1, Residual: x})
-		be.LayerNorm(h, x, ones, zero, 1e-6)
+		be.LayerNorm(h, x, one, zero, 1e-6)
 		be.MatMul(mlp, h, w1, true, kernels.Epilogue{Bias: b1, GELU: true})
 		be.MatMul(x, mlp, w2, true, kernels.Epilogue{Bias: b2, Gamma: g2, Residual: x})
 	}
-	sync(b, be, x)
+	finish(b, be, x)
 	if b.N > 0 {
 		perBlock := b.Elapsed().Seconds() / float64(b.N)
 		b.ReportMetric(perBlock*Depth, "s/forward")
 		b.ReportMetric(ViTForwardGFLOP()/(perBlock*Depth), "GFLOP/s")
 	}
-	// Per 12 blocks of CPU time: the forward's cost in core-seconds.
+	// CPU time per block (cpu-ms/op) and GFLOP per core-second.
 	clk.report(b, ViTForwardGFLOP()*1e9/Depth)
 }
 
