@@ -84,58 +84,62 @@ func TestFixture(t *testing.T) {
 		}
 	}
 	for _, be := range backends() {
-		t.Run(be.Name(), func(t *testing.T) {
-			m := New(be, f.w)
-			defer m.Close()
-			ep, err := m.NewEpisode([]*tensor.Dense{f.normal}, []Abnormal{{Features: f.abnormal, Mask: pm}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ep.Close()
-			if w := ep.Warnings(); len(w) != 0 {
-				t.Errorf("unexpected warnings %q", w)
-			}
-			res, err := ep.Score(f.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dA, err := ep.AbnormalDeviations()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tstar, err := ep.DeviationVectors()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dq, err := ep.Deviations(f.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			il := res.ImageLogits()
-			pl := res.PixelLogits(f.abnMask.W)
-			got := []struct {
-				name string
-				v    []float32
-			}{
-				{"normal_score", res.NormalScore},
-				{"abnormal_nve", dA.Data},
-				{"query_nve", dq.Data},
-				{"position_code", ep.PositionCode().Data},
-				{"deviation_vectors", tstar.Data},
-				{"anomaly_map", res.Map},
-				{"image_score", []float32{res.ImageScore}},
-				{"image_logits", il[:]},
-				{"pixel_logits", append(append([]float32(nil), pl[0]...), pl[1]...)},
-			}
-			var report []string
-			for _, g := range got {
-				d := maxAbsDiff(t, g.name, g.v, f.exp[g.name])
-				report = append(report, fmt.Sprintf("%s %.2g", g.name, d))
-				if d > 1e-4 {
-					t.Errorf("%s: max abs error %.3g > 1e-4", g.name, d)
-				}
-			}
-			t.Logf("max abs errors: %s", strings.Join(report, ", "))
-		})
+		t.Run(be.Name(), func(t *testing.T) { checkFixture(t, f, pm, be) })
 	}
+}
+
+// checkFixture runs the fixture episode and query on be and compares every output
+// with the fixture (max abs error ≤ 1e-4).
+func checkFixture(t *testing.T, f *fixture, pm []bool, be kernels.Backend) {
+	m := New(be, f.w)
+	defer m.Close()
+	ep, err := m.NewEpisode([]*tensor.Dense{f.normal}, []Abnormal{{Features: f.abnormal, Mask: pm}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	if w := ep.Warnings(); len(w) != 0 {
+		t.Errorf("unexpected warnings %q", w)
+	}
+	res, err := ep.Score(f.query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dA, err := ep.AbnormalDeviations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tstar, err := ep.DeviationVectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dq, err := ep.Deviations(f.query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	il := res.ImageLogits()
+	pl := res.PixelLogits(f.abnMask.W)
+	got := []struct {
+		name string
+		v    []float32
+	}{
+		{"normal_score", res.NormalScore},
+		{"abnormal_nve", dA.Data},
+		{"query_nve", dq.Data},
+		{"position_code", ep.PositionCode().Data},
+		{"deviation_vectors", tstar.Data},
+		{"anomaly_map", res.Map},
+		{"image_score", []float32{res.ImageScore}},
+		{"image_logits", il[:]},
+		{"pixel_logits", append(append([]float32(nil), pl[0]...), pl[1]...)},
+	}
+	var report []string
+	for _, g := range got {
+		d := maxAbsDiff(t, g.name, g.v, f.exp[g.name])
+		report = append(report, fmt.Sprintf("%s %.2g", g.name, d))
+		if d > 1e-4 {
+			t.Errorf("%s: max abs error %.3g > 1e-4", g.name, d)
+		}
+	}
+	t.Logf("max abs errors: %s", strings.Join(report, ", "))
 }
