@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ideal-fsad/ideal/metrics"
+)
+
+// evalFixture writes a small synthetic data set (2 classes at 112×112) and a fresh
+// head of the tiny backbone's width, once per test.
+func evalFixture(t *testing.T) (dir, dataDir, headPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	dataDir = filepath.Join(dir, "data")
+	if rc := run([]string{"synth", "-q", "--out", dataDir, "--size", "112", "--classes", "fabric,nut",
+		"--train", "2", "--test", "3", "--per-defect", "1", "--seed", "5"}); rc != 0 {
+		t.Fatalf("synth: exit status %d", rc)
+	}
+	headPath = filepath.Join(dir, "head.safetensors")
+	if rc := run([]string{"init-head", "-o", headPath, "--channels", "48", "--seed", "2"}); rc != 0 {
+		t.Fatalf("init-head: exit status %d", rc)
+	}
+	return dir, dataDir, headPath
+}
+
+// runEvalCapture runs ideal eval and returns its stdout.
+func runEvalCapture(t *testing.T, args ...string) string {
+	t.Helper()
+	o, err := parseEvalFlags(append([]string{"-q"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := evaluate(o, &out, io.Discard); err != nil {
+		t.Fatalf("eval %q: %v", args, err)
+	}
+	return out.String()
+}
+
+// readEvalOutputs reads metrics.json and recomputes every class's image metrics
+// from scores.csv.
+func checkEvalOutputs(t *testing.T, out, stdout string) evalReport {
+	t.Helper()
+	var rep evalReport
+	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, "scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0], ","); got != "class,path,label,defect type,image score" {
+		t.Fatalf("scores.csv header %q", got)
+	}
+	scores, labels := map[string][]float64{}, map[string][]bool{}
+	for _, r := range recs[1:] {
+		v, err := strconv.ParseFloat(r[4], 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores[r[0]] = append(scores[r[0]], v)
+		labels[r[0]] = append(labels[r[0]], r[2] == "1")
+		if (r[2] == "1") != (r[3] != "good") {
+			t.Errorf("row %q: label and defect type disagree", r)
+		}
+	}
+	if len(rep.Classes) != 2 {
+		t.Fatalf("%d classes in metrics.json", len(rep.Classes))
+	}
+	for _, c := range rep.Classes {
+		want, err := metrics.ImageMetrics(scores[c.Class], labels[c.Class])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if float64(c.IAUROC) != want.AUROC || float64(c.IAP) != want.AP {
+			t.Errorf("%s: metrics.json I-AUROC %v I-AP %v; recomputed from scores.csv %v %v", c.Class, c.IAUROC, c.IAP, want.AUROC, want.AP)
+		}
+		// The printed table: "<class>  <I-AUROC %>  ...".
+		line := fmt.Sprintf("\n%-7s  %7.2f", c.Class, 100*want.AUROC)
+		if !strings.Contains(stdout, line) {
+			t.Errorf("stdout lacks %q:\n%s", line, stdout)
+		}
+		if !c.PAUROC.Defined() || c.PAUROC < 0.5 {
+			t.Errorf("%s: P-AUROC %v", c.Class, c.PAUROC)
+		}
+	}
+	return rep
+}
+
+func TestEvalEndToEnd(t *testing.T) {
+	dir, dataDir, headPath := evalFixture(t)
+	backbone := tinyDir + "weights.safetensors"
+	common := []string{"--data", dataDir, "--backbone", backbone, "--size", "112", "--seed", "1"}
+
+	// Normal-only baseline, with maps for ideal metrics.
+	base := filepath.Join(dir, "base")
+	stdout := runEvalCapture(t, append(common, "--a-shot", "0", "--out", base, "--save-maps")...)
+	rep := checkEvalOutputs(t, base, stdout)
+	if rep.CacheHits != 0 || rep.CacheMiss == 0 || rep.Mode != "normal-only" {
+		t.Errorf("first run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
+	}
+	if !strings.Contains(stdout, "Mean") || !strings.Contains(stdout, "after smoothing") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if n := len(readDirNames(t, filepath.Join(base, "overlays", "nut"))); n == 0 || n > 4 {
+		t.Errorf("%d overlays for nut", n)
+	}
+
+	// ideal metrics on the saved maps agrees on every metric.
+	jsonPath := filepath.Join(dir, "m.json")
+	o, err := parseMetricsFlags([]string{"-q", "--data", dataDir, "--maps", filepath.Join(base, "maps"),
+		"--scores", filepath.Join(base, "scores.csv"), "--json", jsonPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mout bytes.Buffer
+	if err := evaluateMaps(o, &mout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var mrep metricsReport
+	b, _ := os.ReadFile(jsonPath)
+	if err := json.Unmarshal(b, &mrep); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range rep.Classes {
+		m := mrep.Classes[i]
+		if m.Class != c.Class || m.PAUROC != c.PAUROC || m.AUPRO != c.AUPRO || m.IAUROC != c.IAUROC {
+			t.Errorf("ideal metrics %+v\n   ideal eval %+v", m, c)
+		}
+	}
+
+	// IDEAL with a head: the backbone features all come from the cache.
+	ideal := filepath.Join(dir, "ideal")
+	stdout = runEvalCapture(t, append(common, "--head", headPath, "--a-shot", "1", "--out", ideal, "--cache", filepath.Join(base, "cache"))...)
+	rep = checkEvalOutputs(t, ideal, stdout)
+	if rep.CacheMiss != 0 || rep.CacheHits == 0 || rep.Mode != "IDEAL" {
+		t.Errorf("second run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
+	}
+}
+
+func TestEvalSkipsBadImage(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	bad := filepath.Join(dataDir, "fabric", "test", "good", "001.png")
+	if err := os.WriteFile(bad, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	stdout := runEvalCapture(t, "--data", dataDir, "--backbone", tinyDir+"weights.safetensors", "--size", "112",
+		"--a-shot", "0", "--n-shot", "1", "--out", out, "--overlays", "0")
+	rep := checkEvalOutputs(t, out, stdout)
+	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], bad) {
+		t.Fatalf("skipped %q, want only %s", rep.Skipped, bad)
+	}
+	if !strings.Contains(stdout, "1 images left out") {
+		t.Errorf("stdout does not report the bad image:\n%s", stdout)
+	}
+	if rep.Classes[0].Images == 0 || math.IsNaN(float64(rep.Classes[0].IAUROC)) {
+		t.Errorf("fabric lost its results: %+v", rep.Classes[0])
+	}
+}
+
+func TestEvalUsage(t *testing.T) {
+	for _, bad := range [][]string{
+		{"eval"},
+		{"eval", "--data", "d", "--backbone", "b"},                                                 // no --out
+		{"eval", "--data", "d", "--backbone", "b", "--out", "o"},                                   // a-shot 1 without --head
+		{"eval", "--data", "d", "--backbone", "b", "--out", "o", "--a-shot", "0", "--n-shot", "0"}, // no references
+		{"eval", "--data", "d", "--backbone", "b", "--out", "o", "--a-shot", "0", "x"},             // stray argument
+	} {
+		if rc := run(bad); rc != 2 {
+			t.Errorf("%q: exit status %d, want 2", bad, rc)
+		}
+	}
+}
+
+func readDirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
