@@ -123,9 +123,9 @@ func randomSample(rng *rand.Rand, c, g, side int, label int) *Sample {
 
 func randomParams(rng *rand.Rand, c, m, heads int) *Params {
 	p := NewParams(c, m, heads)
-	for _, v := range p.Slices() {
-		for i := range v {
-			v[i] = 0.3 * rng.NormFloat64()
+	for _, f := range p.fields() { // in a fixed order, for a reproducible case
+		for i := range *f.v {
+			(*f.v)[i] = 0.3 * rng.NormFloat64()
 		}
 	}
 	for i := range p.T {

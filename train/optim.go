@@ -1,0 +1,103 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// AdamW is PyTorch's AdamW with amsgrad (spec §8: β = 0.9, 0.999, ε = 1e−10, weight
+// decay 1e−4): decoupled decay p ← p(1 − lr·wd), then the Adam step with the running
+// maximum of the second moment.
+type AdamW struct {
+	Beta1, Beta2, Eps, WeightDecay float64
+
+	step       int
+	m, v, vmax *Params
+}
+
+// NewAdamW returns the optimiser of spec §8 for parameters shaped like p.
+func NewAdamW(p *Params) *AdamW {
+	return &AdamW{Beta1: 0.9, Beta2: 0.999, Eps: 1e-10, WeightDecay: 1e-4,
+		m: NewParams(p.C, p.M, p.Heads), v: NewParams(p.C, p.M, p.Heads), vmax: NewParams(p.C, p.M, p.Heads)}
+}
+
+// Steps is the number of steps taken.
+func (o *AdamW) Steps() int { return o.step }
+
+// Step updates p with gradient g at learning rate lr.
+func (o *AdamW) Step(p, g *Params, lr float64) {
+	o.step++
+	bc1 := 1 - math.Pow(o.Beta1, float64(o.step))
+	bc2 := math.Sqrt(1 - math.Pow(o.Beta2, float64(o.step)))
+	pf, gf, mf, vf, xf := p.fields(), g.fields(), o.m.fields(), o.v.fields(), o.vmax.fields()
+	for k := range pf {
+		pv, gv, mv, vv, xv := *pf[k].v, *gf[k].v, *mf[k].v, *vf[k].v, *xf[k].v
+		for i, gr := range gv {
+			pv[i] *= 1 - lr*o.WeightDecay
+			mv[i] = o.Beta1*mv[i] + (1-o.Beta1)*gr
+			vv[i] = o.Beta2*vv[i] + (1-o.Beta2)*gr*gr
+			xv[i] = max(xv[i], vv[i])
+			pv[i] -= lr / bc1 * mv[i] / (math.Sqrt(xv[i])/bc2 + o.Eps)
+		}
+	}
+}
+
+// Schedule is the learning rate per iteration (spec §8): linear warm-up from Min to
+// Peak over Warmup iterations, then a cosine from Peak down to Min at Total.
+type Schedule struct {
+	Peak, Min     float64
+	Warmup, Total int
+}
+
+// At returns the learning rate of iteration it (0-based).
+func (s Schedule) At(it int) float64 {
+	if it < s.Warmup {
+		return s.Min + (s.Peak-s.Min)*float64(it)/float64(s.Warmup)
+	}
+	span := max(1, s.Total-s.Warmup)
+	f := min(1, float64(it-s.Warmup)/float64(span))
+	return s.Min + 0.5*(s.Peak-s.Min)*(1+math.Cos(math.Pi*f))
+}
+
+// BatchLoss computes the mean loss of the batch and writes its gradient into g
+// (zeroed first). Episodes run in parallel on up to GOMAXPROCS goroutines.
+func BatchLoss(p *Params, batch []*Sample, g *Params) (Losses, error) {
+	if len(batch) == 0 {
+		return Losses{}, fmt.Errorf("train: empty batch")
+	}
+	g.Zero()
+	workers := min(len(batch), runtime.GOMAXPROCS(0))
+	grads := make([]*Params, workers)
+	parts := make([]Losses, len(batch))
+	errs := make([]error, len(batch))
+	scale := 1 / float64(len(batch))
+	var wg sync.WaitGroup
+	for w := range workers {
+		grads[w] = NewParams(p.C, p.M, p.Heads)
+		wg.Go(func() {
+			for i := w; i < len(batch); i += workers {
+				parts[i], errs[i] = Loss(p, batch[i], grads[w], scale)
+			}
+		})
+	}
+	wg.Wait()
+	var l Losses
+	for i, e := range errs {
+		if e != nil {
+			return Losses{}, fmt.Errorf("train: episode %d of the batch: %w", i+1, e)
+		}
+		l.Add(parts[i], scale)
+	}
+	gf := g.fields()
+	for _, gw := range grads {
+		for k, f := range gw.fields() {
+			dst := *gf[k].v
+			for i, v := range *f.v {
+				dst[i] += v
+			}
+		}
+	}
+	return l, nil
+}
