@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 )
 
 var sqrt = math.Sqrt
@@ -76,23 +79,44 @@ func (l *Losses) Add(o Losses, scale float64) {
 // encoder keeps the activations of the IDE forward pass.
 type encoder struct {
 	q, k, v, prob, att, x1, h1, r1, t1, hid, act, x2, h2, r2, out []float64
+	keys, values                                                  []float64 // the attended rows
+	masked                                                        bool      // no defect row: every row attended with the mask logit
 	na                                                            int
+}
+
+// attended returns the key and value rows that can get attention: the defect rows.
+// The others get the mask logit −1e9, whose softmax weight is exactly 0 in float64, so
+// leaving them out changes neither the output nor the gradients. Without any defect
+// row all rows are kept (and all masked, as in the authors' code).
+func attended(s *Sample) (keys, values []float64, masked bool) {
+	c := s.C
+	for j, d := range s.Defect {
+		if d {
+			keys = append(keys, s.Keys[j*c:(j+1)*c]...)
+			values = append(values, s.Values[j*c:(j+1)*c]...)
+		}
+	}
+	if keys == nil {
+		return s.Keys, s.Values, true
+	}
+	return keys, values, false
 }
 
 // encode runs T* = LN_out(T' + FFN(T')), T' = LN(T + MHA(T, K, V)) keeping activations.
 func encode(p *Params, s *Sample) *encoder {
 	c, m, H := p.C, p.M, p.Heads
-	na := len(s.Defect)
+	keys, values, masked := attended(s)
+	na := len(keys) / c
 	dh := c / H
-	e := &encoder{na: na,
+	e := &encoder{na: na, keys: keys, values: values, masked: masked,
 		q: make([]float64, m*c), k: make([]float64, na*c), v: make([]float64, na*c),
 		prob: make([]float64, H*m*na), att: make([]float64, m*c),
 		x1: make([]float64, m*c), h1: make([]float64, m*c), r1: make([]float64, m), t1: make([]float64, m*c),
 		hid: make([]float64, m*4*c), act: make([]float64, m*4*c),
 		x2: make([]float64, m*c), h2: make([]float64, m*c), r2: make([]float64, m), out: make([]float64, m*c)}
 	linear(e.q, p.T, m, c, p.InW[:c*c], p.InB[:c], c)
-	linear(e.k, s.Keys, na, c, p.InW[c*c:2*c*c], p.InB[c:2*c], c)
-	linear(e.v, s.Values, na, c, p.InW[2*c*c:], p.InB[2*c:], c)
+	linear(e.k, keys, na, c, p.InW[c*c:2*c*c], p.InB[c:2*c], c)
+	linear(e.v, values, na, c, p.InW[2*c*c:], p.InB[2*c:], c)
 	scale := 1 / math.Sqrt(float64(dh))
 	for h := 0; h < H; h++ {
 		for i := 0; i < m; i++ {
@@ -106,7 +130,7 @@ func encode(p *Params, s *Sample) *encoder {
 					d += a * kj[t]
 				}
 				d *= scale
-				if !s.Defect[j] {
+				if masked {
 					d += maskLogit
 				}
 				pr[j] = d
@@ -202,8 +226,8 @@ func (e *encoder) backward(p *Params, s *Sample, dOut []float64, g *Params) {
 		}
 	}
 	linearBack(g.T, dq, p.T, m, c, p.InW[:c*c], g.InW[:c*c], g.InB[:c], c)
-	linearBack(nil, dk, s.Keys, na, c, p.InW[c*c:2*c*c], g.InW[c*c:2*c*c], g.InB[c:2*c], c)
-	linearBack(nil, dv, s.Values, na, c, p.InW[2*c*c:], g.InW[2*c*c:], g.InB[2*c:], c)
+	linearBack(nil, dk, e.keys, na, c, p.InW[c*c:2*c*c], g.InW[c*c:2*c*c], g.InB[c:2*c], c)
+	linearBack(nil, dv, e.values, na, c, p.InW[2*c*c:], g.InW[2*c*c:], g.InB[2*c:], c)
 }
 
 // Loss computes the training loss of one episode (spec §8) and, when g is not nil,
@@ -221,36 +245,21 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 	// Projection score s_a per query patch.
 	n := s.G * s.G
 	sa := make([]float64, n)
-	type proj struct {
-		coef, pr, u, w []float64
-		pn, dist       float64
-	}
-	pj := make([]proj, n)
+	// coef = D T*ᵀ [N, M], pr = coef T* [N, C] (the projections d̃).
+	coef, pr := make([]float64, n*m), make([]float64, n*c)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(s.Dev, n, c), gen(ts, m, c), 0, gen(coef, n, m))
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(coef, n, m), gen(ts, m, c), 0, gen(pr, n, c))
+	dn, pn, dist := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i := 0; i < n; i++ {
-		d := s.Dev[i*c : (i+1)*c]
-		P := proj{coef: make([]float64, m), pr: make([]float64, c), u: make([]float64, c), w: make([]float64, c)}
-		for a := 0; a < m; a++ {
-			ta := ts[a*c : (a+1)*c]
-			var x float64
-			for j, v := range d {
-				x += v * ta[j]
-			}
-			P.coef[a] = x
-			for j, v := range ta {
-				P.pr[j] += x * v
-			}
-		}
-		dn, pn := max(norm(d), 1e-12), max(norm(P.pr), 1e-12)
-		P.pn = pn
-		var dist float64
+		d, q := s.Dev[i*c:(i+1)*c], pr[i*c:(i+1)*c]
+		dn[i], pn[i] = max(norm(d), 1e-12), max(norm(q), 1e-12)
+		var sq float64
 		for j := range d {
-			P.u[j], P.w[j] = d[j]/dn, P.pr[j]/pn
-			x := P.u[j] - P.w[j]
-			dist += x * x
+			x := d[j]/dn[i] - q[j]/pn[i]
+			sq += x * x
 		}
-		P.dist = math.Sqrt(dist)
-		sa[i] = 1 - P.dist/2
-		pj[i] = P
+		dist[i] = math.Sqrt(sq)
+		sa[i] = 1 - dist[i]/2
 	}
 	A := make([]float64, n)
 	for i := range A {
@@ -411,37 +420,30 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 		return l, nil
 	}
 	// Back through the projection score.
+	dpr := make([]float64, n*c)
 	for i := 0; i < n; i++ {
-		if dsa[i] == 0 || pj[i].dist == 0 {
+		if dsa[i] == 0 || dist[i] == 0 {
 			continue
 		}
-		P := &pj[i]
-		d := s.Dev[i*c : (i+1)*c]
-		// s_a = 1 − ‖u − w‖/2; ∂s_a/∂w = (u − w)/(2‖u − w‖).
-		k := dsa[i] / (2 * P.dist)
-		dw := make([]float64, c)
+		d, q, dq := s.Dev[i*c:(i+1)*c], pr[i*c:(i+1)*c], dpr[i*c:(i+1)*c]
+		// s_a = 1 − ‖u − w‖/2 with u = d/‖d‖, w = d̃/‖d̃‖: ∂s_a/∂w = (u − w)/(2‖u − w‖),
+		// then through the normalisation w = d̃/‖d̃‖.
+		k := dsa[i] / (2 * dist[i])
 		var wd float64
-		for j := range dw {
-			dw[j] = k * (P.u[j] - P.w[j])
-			wd += dw[j] * P.w[j]
+		for j := range dq {
+			w := q[j] / pn[i]
+			dq[j] = k * (d[j]/dn[i] - w)
+			wd += dq[j] * w
 		}
-		dpr := make([]float64, c)
-		for j := range dpr {
-			dpr[j] = (dw[j] - P.w[j]*wd) / P.pn
-		}
-		for a := 0; a < m; a++ {
-			ta := ts[a*c : (a+1)*c]
-			dta := dT[a*c : (a+1)*c]
-			var dc float64
-			for j, v := range dpr {
-				dc += v * ta[j]
-				dta[j] += P.coef[a] * v
-			}
-			for j, v := range d {
-				dta[j] += dc * v
-			}
+		for j := range dq {
+			dq[j] = (dq[j] - q[j]/pn[i]*wd) / pn[i]
 		}
 	}
+	// d̃ = coef T*, coef = D T*ᵀ: ∂T* += coefᵀ ∂d̃ + (∂d̃ T*ᵀ)ᵀ D.
+	dcoef := make([]float64, n*m)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(dpr, n, c), gen(ts, m, c), 0, gen(dcoef, n, m))
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(coef, n, m), gen(dpr, n, c), 1, gen(dT, m, c))
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(dcoef, n, m), gen(s.Dev, n, c), 1, gen(dT, m, c))
 	if scale != 1 {
 		for i := range dT {
 			dT[i] *= scale
