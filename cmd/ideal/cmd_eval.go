@@ -294,7 +294,7 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	if !o.quiet {
 		bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionClearOnFinish())
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	var scores []evalScore
 	acc := metrics.NewPixelAccumulator(0)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ideal-fsad/ideal/metrics"
+	"github.com/ideal-fsad/ideal/model/dinov2"
 )
 
 // evalFixture writes a small synthetic data set (2 classes at 112×112) and a fresh
@@ -203,4 +204,28 @@ func readDirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+func TestInitBackbone(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bb.safetensors")
+	if rc := run([]string{"init-backbone", "-o", p, "--seed", "3", "--width", "64", "--depth", "2", "--heads", "2", "--grid", "4"}); rc != 0 {
+		t.Fatalf("exit status %d", rc)
+	}
+	m, err := dinov2.Load(p, dinov2.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Config; c.Width != 64 || c.Depth != 2 || c.Heads != 2 || c.Patch != 14 || c.PosGrid != 4 || c.Naming != "huggingface" {
+		t.Fatalf("config %+v", c)
+	}
+	f1, _ := os.ReadFile(p)
+	p2 := p + "2"
+	run([]string{"init-backbone", "-o", p2, "--seed", "3", "--width", "64", "--depth", "2", "--heads", "2", "--grid", "4"})
+	f2, _ := os.ReadFile(p2)
+	if !bytes.Equal(f1, f2) {
+		t.Error("the same seed gave different files")
+	}
+	if rc := run([]string{"init-backbone", "-o", p, "--width", "64", "--heads", "3"}); rc != 2 {
+		t.Errorf("width not a multiple of heads: exit status %d, want 2", rc)
+	}
 }
