@@ -1,0 +1,258 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ideal-fsad/ideal/data"
+	"github.com/ideal-fsad/ideal/featcache"
+	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/model/head"
+	"github.com/ideal-fsad/ideal/tensor"
+	"github.com/ideal-fsad/ideal/train"
+)
+
+func init() {
+	register("train", "train the IDE head on a data set's test split (backbone frozen)", runTrain)
+}
+
+const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
+       [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
+       [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
+
+Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
+of ROOT: AdamW with amsgrad, learning rate warmed up linearly from 1e-5 over 2 epochs
+then a cosine down to 1e-5, per iteration of --batch episodes. Backbone features are
+cached in --cache (default HEAD.cache), so the backbone runs once per image. HEAD is
+written (atomically, safetensors) after every epoch. Dropout, --resume and evaluation
+during training are not implemented yet.`
+
+type trainOptions struct {
+	root, format, backbone, out, cache, backend          string
+	epochs, episodes, batch, nShot, aShot, size, vectors int
+	lr                                                   float64
+	classes                                              []string
+	seed                                                 uint64
+	quiet                                                bool
+}
+
+func parseTrainFlags(args []string) (trainOptions, error) {
+	fs := newFlagSet("train", trainUsage)
+	var o trainOptions
+	fs.StringVar(&o.root, "data", "", "data set root folder (required)")
+	fs.StringVar(&o.format, "format", data.FormatMVTec, "data set layout: "+strings.Join(data.Formats, ", "))
+	fs.StringVar(&o.backbone, "backbone", "", "DINOv2 weights (required)")
+	fs.StringVar(&o.out, "out", "", "output head file (required)")
+	fs.IntVar(&o.epochs, "epochs", 20, "epochs")
+	fs.IntVar(&o.episodes, "episodes", 600, "episodes per epoch")
+	fs.IntVar(&o.batch, "batch", 16, "episodes per iteration")
+	fs.IntVar(&o.nShot, "n-shot", 1, "normal references per episode")
+	fs.IntVar(&o.aShot, "a-shot", 1, "abnormal references per episode (≥ 1)")
+	fs.IntVar(&o.size, "size", 448, "input side S in pixels (a multiple of the patch size)")
+	fs.IntVar(&o.vectors, "vectors", head.DefaultVectors, "number M of deviation vectors")
+	fs.Float64Var(&o.lr, "lr", 1e-3, "peak learning rate")
+	classes := fs.String("classes", "", "comma-separated classes (default all)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the initialisation and the episode draw")
+	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default HEAD.cache)")
+	fs.StringVar(&o.backend, "backend", "cpu", "compute backend of the backbone and the NVE: "+backendNames)
+	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, usageErrorf("unexpected arguments %q", fs.Args())
+	case o.root == "" || o.backbone == "" || o.out == "":
+		return o, usageErrorf("--data, --backbone and --out are required")
+	case o.epochs < 1 || o.episodes < 1 || o.batch < 1:
+		return o, usageErrorf("--epochs %d, --episodes %d, --batch %d must be positive", o.epochs, o.episodes, o.batch)
+	case o.nShot < 0 || o.aShot < 1:
+		return o, usageErrorf("--n-shot %d, --a-shot %d: need n ≥ 0 and a ≥ 1", o.nShot, o.aShot)
+	case o.size <= 0 || o.vectors < 1:
+		return o, usageErrorf("--size %d and --vectors %d must be positive", o.size, o.vectors)
+	case !(o.lr > 0) || math.IsInf(o.lr, 0):
+		return o, usageErrorf("--lr %g must be a positive number", o.lr)
+	}
+	if *classes != "" {
+		for _, c := range strings.Split(*classes, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				o.classes = append(o.classes, c)
+			}
+		}
+	}
+	if o.cache == "" {
+		o.cache = o.out + ".cache"
+	}
+	return o, nil
+}
+
+func runTrain(args []string) error {
+	o, err := parseTrainFlags(args)
+	if err != nil {
+		return err
+	}
+	_, err = trainHead(o, os.Stdout, os.Stderr)
+	return err
+}
+
+// trainHead runs the training and returns the mean loss of each epoch.
+func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error) {
+	start := time.Now()
+	ds, err := data.Open(o.root, o.format, o.classes)
+	if err != nil {
+		return nil, err
+	}
+	sampler, err := data.NewSampler(ds, o.nShot, o.aShot, o.seed)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sampler.Skipped() {
+		fmt.Fprintf(stderr, "warning: class left out: %s\n", s)
+	}
+	bbID, err := featcache.BackboneID(o.backbone)
+	if err != nil {
+		return nil, err
+	}
+	be, err := openBackend(o.backend)
+	if err != nil {
+		return nil, err
+	}
+	defer be.Close()
+	warn := func(s string) { fmt.Fprintf(stderr, "warning: %s\n", s) }
+	feats := &evalFeatures{be: be, path: o.backbone, size: o.size, cache: featcache.New(o.cache, bbID), warn: warn}
+
+	var (
+		w      *head.Weights
+		model  *head.Model
+		params *train.Params
+		opt    *train.AdamW
+	)
+	defer func() {
+		if model != nil {
+			model.Close()
+		}
+	}()
+	// sample turns a drawn episode into the parameter-independent training sample.
+	sample := func(ep data.TrainEpisode) (*train.Sample, error) {
+		var normals []*tensor.Dense
+		for _, s := range ep.Normal {
+			e, err := feats.get(s.Path)
+			if err != nil {
+				return nil, fmt.Errorf("train: normal reference: %w", err)
+			}
+			normals = append(normals, e.Features)
+		}
+		var abn []head.Abnormal
+		for _, s := range ep.Abnormal {
+			e, err := feats.get(s.Path)
+			if err != nil {
+				return nil, fmt.Errorf("train: abnormal reference: %w", err)
+			}
+			_, patch, err := gridOf(e.Features, o.size)
+			if err != nil {
+				return nil, err
+			}
+			m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
+			if err != nil {
+				return nil, fmt.Errorf("train: abnormal reference: %w", err)
+			}
+			abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
+		}
+		q, err := feats.get(ep.Query.Path)
+		if err != nil {
+			return nil, fmt.Errorf("train: query: %w", err)
+		}
+		if model == nil { // the width is known from the first features
+			if w, err = head.Init(q.Features.Shape[1], o.vectors, o.seed); err != nil {
+				return nil, err
+			}
+			model = head.New(be, w) // NVE, position code and s_n do not depend on the weights
+			params = train.FromWeights(w)
+			opt = train.NewAdamW(params)
+		}
+		mask := make([]float32, o.size*o.size)
+		label := 0
+		if ep.Query.Anomalous {
+			label = 1
+			m, err := maskAt(ep.Query.MaskPath, q.W, q.H, o.size)
+			if err != nil {
+				return nil, fmt.Errorf("train: query: %w", err)
+			}
+			for i, v := range m.Pix {
+				if v {
+					mask[i] = 1
+				}
+			}
+		}
+		return train.NewSample(model, normals, abn, q.Features, label, mask, o.size)
+	}
+
+	iters := (o.episodes + o.batch - 1) / o.batch
+	sched := train.Schedule{Peak: o.lr, Min: 1e-5, Warmup: min(2, o.epochs) * iters, Total: o.epochs * iters}
+	var bar *progressbar.ProgressBar
+	if !o.quiet {
+		bar = progressbar.NewOptions(o.epochs*iters, progressbar.OptionSetWriter(stderr),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	var history []train.Losses
+	var grad *train.Params
+	it := 0
+	for epoch := range o.epochs {
+		var mean train.Losses
+		done := 0
+		for range iters {
+			var batch []*train.Sample
+			for range min(o.batch, o.episodes-done) {
+				ep := sampler.Next()
+				s, err := sample(ep)
+				if err != nil {
+					return nil, fmt.Errorf("train: class %s, query %s: %w", ep.Class, ep.Query.Path, err)
+				}
+				batch = append(batch, s)
+			}
+			done += len(batch)
+			if grad == nil {
+				grad = train.NewParams(params.C, params.M, params.Heads)
+			}
+			l, err := train.BatchLoss(params, batch, grad)
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(l.Total()) || math.IsInf(l.Total(), 0) {
+				return nil, fmt.Errorf("train: epoch %d, iteration %d: the loss is %v", epoch+1, it+1, l.Total())
+			}
+			lr := sched.At(it)
+			opt.Step(params, grad, lr)
+			mean.Add(l, float64(len(batch))/float64(o.episodes))
+			it++
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f (img %.3f focal %.3f dice %.3f disc %.3f orth %.3f) lr %.2g",
+					epoch+1, o.epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, lr))
+				bar.Add(1)
+			}
+		}
+		history = append(history, mean)
+		if err := params.Weights(w.Config).WriteFile(o.out); err != nil {
+			return nil, err
+		}
+		if bar != nil {
+			bar.Clear()
+		}
+		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s\n",
+			epoch+1, o.epochs, mean.Total(), mean.Image, mean.Focal, mean.Dice, mean.Disc, mean.Orth, o.out)
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(stdout, "%d episodes in %.1fs (%.2f episodes/s, features: %d from the cache, %d computed)\n",
+		o.epochs*o.episodes, secs, float64(o.epochs*o.episodes)/secs, feats.hits, feats.misses)
+	return history, nil
+}

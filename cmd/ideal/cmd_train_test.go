@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ideal-fsad/ideal/model/head"
+	"github.com/ideal-fsad/ideal/train"
+)
+
+// TestTrainEndToEnd trains a head with the tiny backbone on a small synthetic data set:
+// the loss goes down and ideal eval loads the head it writes.
+func TestTrainEndToEnd(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	out := filepath.Join(dir, "trained.safetensors")
+	o, err := parseTrainFlags([]string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+		"--out", out, "--epochs", "10", "--episodes", "16", "--batch", "4", "--lr", "1e-2", "--vectors", "8", "--seed", "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	hist, err := trainHead(o, &stdout, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", stdout.String())
+	// Episodes differ from epoch to epoch: compare the first three epochs with the last three.
+	mean3 := func(h []train.Losses) float64 { return (h[0].Total() + h[1].Total() + h[2].Total()) / 3 }
+	if first, last := mean3(hist), mean3(hist[len(hist)-3:]); !(last < first) {
+		t.Errorf("mean loss of the first three epochs %.4f, of the last three %.4f", first, last)
+	}
+	w, err := head.ReadFile(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.M() != 8 || w.C() != 48 {
+		t.Errorf("trained head: M = %d, C = %d", w.M(), w.C())
+	}
+	stdout2 := runEvalCapture(t, "--data", dataDir, "--backbone", tinyDir+"weights.safetensors", "--size", "112",
+		"--head", out, "--a-shot", "1", "--out", filepath.Join(dir, "eval"), "--cache", o.cache, "--overlays", "0")
+	if !strings.Contains(stdout2, "Mean") {
+		t.Errorf("eval with the trained head:\n%s", stdout2)
+	}
+}
+
+func TestTrainUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--data", "d", "--backbone", "b"},
+		{"--data", "d", "--backbone", "b", "--out", "o", "--a-shot", "0"},
+		{"--data", "d", "--backbone", "b", "--out", "o", "--batch", "0"},
+		{"--data", "d", "--backbone", "b", "--out", "o", "--lr", "-1"},
+		{"--data", "d", "--backbone", "b", "--out", "o", "extra"},
+	} {
+		if _, err := parseTrainFlags(args); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
