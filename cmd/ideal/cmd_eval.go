@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -47,7 +48,8 @@ float32 TIFFs in DIR/maps/<class>/test/<type>/<name>.tiff, the layout 'ideal met
 --resize and evaluates at the ground truth's size). Backbone features are cached in
 --cache (default DIR/cache) by image content, size and backbone file, so a second run
 with another head or shot count skips the backbone. An image that cannot be read is
-reported with its path and left out.`
+reported with its path and left out; a class whose references cannot be read is left
+out as a whole. The outputs are rewritten after every class.`
 
 // evalSigma is the σ of the Gaussian smoothing of the pixel maps (spec §7).
 const evalSigma = 4
@@ -111,7 +113,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.StringVar(&o.out, "out", "", "output folder (required)")
 	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default OUT/cache)")
 	fs.BoolVar(&o.saveMaps, "save-maps", false, "write the smoothed S×S maps under OUT/maps (official MVTec layout)")
-	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class (0: none)")
+	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class: N−1 anomalous queries and 1 normal one (0: none)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -304,11 +306,28 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 		}
 		rep.Episodes = append(rep.Episodes, ep.Describe())
 		r, cs, err := evalClass(o, ep, feats, model, acc, bar, warn, skip)
+		var bad *classError
+		if errors.As(err, &bad) {
+			// A class whose references cannot be used is left out; the others go on.
+			skip("class "+ep.Class, bad.err)
+			if bar != nil {
+				bar.Add(len(ep.Queries))
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		rep.Classes = append(rep.Classes, r)
 		scores = append(scores, cs...)
+		// Write what is done after every class, so that a later failure loses nothing.
+		rep.Mean = metrics.Mean(rep.Classes)
+		if err := writeEvalOutputs(o.out, &rep, scores); err != nil {
+			return err
+		}
+	}
+	if len(rep.Classes) == 0 {
+		return fmt.Errorf("eval: no class could be evaluated: %s", strings.Join(rep.Skipped, "; "))
 	}
 	if bar != nil {
 		bar.Finish()
@@ -348,7 +367,7 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	for _, s := range ep.Normal {
 		e, err := feats.get(s.Path)
 		if err != nil {
-			return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: normal reference %s: %w", ep.Class, s.Path, err)
+			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("normal reference %s: %w", s.Path, err)}
 		}
 		normals = append(normals, e.Features)
 	}
@@ -356,7 +375,7 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	for _, s := range ep.Abnormal {
 		e, err := feats.get(s.Path)
 		if err != nil {
-			return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: abnormal reference %s: %w", ep.Class, s.Path, err)
+			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
 		}
 		_, patch, err := gridOf(e.Features, o.size)
 		if err != nil {
@@ -364,9 +383,16 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 		}
 		m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
 		if err != nil {
-			return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: abnormal reference %s: %w", ep.Class, s.Path, err)
+			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
 		}
 		abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
+	}
+	if hw := model.Weights(); hw != nil {
+		for _, t := range append(normals, abnFeatures(abn)...) {
+			if t.Shape[1] != hw.C() {
+				return metrics.ClassResult{}, nil, fmt.Errorf("eval: the backbone's features are %d wide but the head expects %d (a head for another backbone?)", t.Shape[1], hw.C())
+			}
+		}
 	}
 	hep, err := model.NewEpisode(normals, abn)
 	if err != nil {
@@ -385,7 +411,8 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	var out []evalScore
 	var imgScores []float64
 	var labels []bool
-	overlays := 0
+	// Overlays: up to o.overlays−1 anomalous queries and one normal one per class.
+	nAbn, nNorm := 0, 0
 	for _, s := range ep.Queries {
 		if bar != nil {
 			bar.Add(1)
@@ -426,12 +453,15 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 				return metrics.ClassResult{}, nil, err
 			}
 		}
-		// Overlays: the first anomalous queries (and one normal one) of the class.
-		if overlays < o.overlays && (s.Anomalous || overlays == o.overlays-1) {
+		if s.Anomalous && nAbn < o.overlays-1 || !s.Anomalous && nNorm < 1 && o.overlays > 0 {
 			if err := writeEvalOverlay(o, ep.Class, s, res, cmap); err != nil {
 				warn(err.Error())
 			}
-			overlays++
+			if s.Anomalous {
+				nAbn++
+			} else {
+				nNorm++
+			}
 		}
 	}
 	img, err := metrics.ImageMetrics(imgScores, labels)
@@ -443,6 +473,19 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 		return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: %w", ep.Class, err)
 	}
 	return metrics.NewClassResult(ep.Class, img, pr), out, nil
+}
+
+// classError is a problem with a class's references: the class is left out.
+type classError struct{ err error }
+
+func (e *classError) Error() string { return e.err.Error() }
+
+func abnFeatures(abn []head.Abnormal) []*tensor.Dense {
+	var ts []*tensor.Dense
+	for _, a := range abn {
+		ts = append(ts, a.Features)
+	}
+	return ts
 }
 
 // writeEvalOverlay writes OUT/overlays/<class>/<type>_<name>.png: the map A (on the

@@ -48,9 +48,9 @@ func runEvalCapture(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// readEvalOutputs reads metrics.json and recomputes every class's image metrics
+// checkEvalOutputs reads metrics.json and recomputes every class's image metrics
 // from scores.csv.
-func checkEvalOutputs(t *testing.T, out, stdout string) evalReport {
+func checkEvalOutputs(t *testing.T, out, stdout string, classes int) evalReport {
 	t.Helper()
 	var rep evalReport
 	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
@@ -84,7 +84,7 @@ func checkEvalOutputs(t *testing.T, out, stdout string) evalReport {
 			t.Errorf("row %q: label and defect type disagree", r)
 		}
 	}
-	if len(rep.Classes) != 2 {
+	if len(rep.Classes) != classes {
 		t.Fatalf("%d classes in metrics.json", len(rep.Classes))
 	}
 	for _, c := range rep.Classes {
@@ -115,7 +115,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	// Normal-only baseline, with maps for ideal metrics.
 	base := filepath.Join(dir, "base")
 	stdout := runEvalCapture(t, append(common, "--a-shot", "0", "--out", base, "--save-maps")...)
-	rep := checkEvalOutputs(t, base, stdout)
+	rep := checkEvalOutputs(t, base, stdout, 2)
 	if rep.CacheHits != 0 || rep.CacheMiss == 0 || rep.Mode != "normal-only" {
 		t.Errorf("first run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
 	}
@@ -152,7 +152,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	// IDEAL with a head: the backbone features all come from the cache.
 	ideal := filepath.Join(dir, "ideal")
 	stdout = runEvalCapture(t, append(common, "--head", headPath, "--a-shot", "1", "--out", ideal, "--cache", filepath.Join(base, "cache"))...)
-	rep = checkEvalOutputs(t, ideal, stdout)
+	rep = checkEvalOutputs(t, ideal, stdout, 2)
 	if rep.CacheMiss != 0 || rep.CacheHits == 0 || rep.Mode != "IDEAL" {
 		t.Errorf("second run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
 	}
@@ -167,7 +167,7 @@ func TestEvalSkipsBadImage(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	stdout := runEvalCapture(t, "--data", dataDir, "--backbone", tinyDir+"weights.safetensors", "--size", "112",
 		"--a-shot", "0", "--n-shot", "1", "--out", out, "--overlays", "0")
-	rep := checkEvalOutputs(t, out, stdout)
+	rep := checkEvalOutputs(t, out, stdout, 2)
 	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], bad) {
 		t.Fatalf("skipped %q, want only %s", rep.Skipped, bad)
 	}
@@ -176,6 +176,18 @@ func TestEvalSkipsBadImage(t *testing.T) {
 	}
 	if rep.Classes[0].Images == 0 || math.IsNaN(float64(rep.Classes[0].IAUROC)) {
 		t.Errorf("fabric lost its results: %+v", rep.Classes[0])
+	}
+
+	// Unreadable references leave their class out; the other class is still evaluated.
+	trains, _ := filepath.Glob(filepath.Join(dataDir, "fabric", "train", "good", "*.png"))
+	for _, p := range trains {
+		os.WriteFile(p, nil, 0o644)
+	}
+	stdout = runEvalCapture(t, "--data", dataDir, "--backbone", tinyDir+"weights.safetensors", "--size", "112",
+		"--a-shot", "0", "--out", out, "--overlays", "0", "--cache", filepath.Join(dir, "c2"))
+	rep = checkEvalOutputs(t, out, stdout, 1)
+	if rep.Classes[0].Class != "nut" || !strings.Contains(strings.Join(rep.Skipped, "\n"), "class fabric: normal reference") {
+		t.Errorf("classes %v, skipped %q", rep.Classes[0].Class, rep.Skipped)
 	}
 }
 
