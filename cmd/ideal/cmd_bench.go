@@ -57,13 +57,15 @@ type benchReport struct {
 }
 
 // benchCase is one kernel or stage. setup uploads its inputs to a backend (the same
-// inputs for every backend) and returns run, which does the work once and returns
-// the result as host data (so a timed run includes waiting for the backend and
-// reading the output back), and a cleanup.
+// inputs for every backend) and returns run, which does the work once and waits for
+// the backend, returning the result as host data when full is set, and a cleanup.
+// A kernel's timed (not full) run waits by reading back one row copied from its
+// output, so that the timing is not dominated by a large read-back; a stage always
+// reads back its result, as its users do.
 type benchCase struct {
 	name  string
 	flop  float64 // nominal FLOPs of one run (see newBenchCases)
-	setup func(be kernels.Backend) (run func() ([]float32, error), cleanup func(), err error)
+	setup func(be kernels.Backend) (run func(full bool) ([]float32, error), cleanup func(), err error)
 }
 
 func runBench(args []string) error {
@@ -189,7 +191,7 @@ func benchOne(be kernels.Backend, c benchCase, reps int) (benchEntry, []float32,
 		return benchEntry{}, nil, err
 	}
 	defer cleanup()
-	out, err := run()
+	out, err := run(true)
 	if err != nil {
 		return benchEntry{}, nil, err
 	}
@@ -197,7 +199,7 @@ func benchOne(be kernels.Backend, c benchCase, reps int) (benchEntry, []float32,
 	times := make([]float64, reps)
 	for i := range times {
 		t0 := time.Now()
-		if _, err := run(); err != nil {
+		if _, err := run(false); err != nil {
 			return benchEntry{}, nil, err
 		}
 		times[i] = time.Since(t0).Seconds() * 1e3
@@ -337,12 +339,22 @@ func newBenchCases(size int) ([]benchCase, error) {
 	}
 	scoreOut := func(res *head.Result) []float32 { return append(slices.Clone(res.Map), res.ImageScore) }
 
-	// kernel builds a case from an op on uploaded inputs and the tensor to read back.
+	// kernel builds a case from an op on uploaded inputs and its output tensor.
 	kernel := func(name string, flop float64, seed uint64, op func(u *uploads, r *rand.Rand) (func(), kernels.Tensor)) benchCase {
-		return benchCase{name: name, flop: flop, setup: func(be kernels.Backend) (func() ([]float32, error), func(), error) {
+		return benchCase{name: name, flop: flop, setup: func(be kernels.Backend) (func(bool) ([]float32, error), func(), error) {
 			u := &uploads{be: be}
 			do, out := op(u, rng(seed))
-			return func() ([]float32, error) { do(); return be.Download(out) }, u.free, nil
+			probe := u.add(be.Zeros(1, kernels.Cols(out)))
+			run := func(full bool) ([]float32, error) {
+				do()
+				if full {
+					return be.Download(out)
+				}
+				be.CopyRows(probe, 0, out, kernels.Rows(out)-1, 1)
+				_, err := be.Download(probe)
+				return nil, err
+			}
+			return run, u.free, nil
 		}}
 	}
 	cases := []benchCase{
@@ -398,8 +410,8 @@ func newBenchCases(size int) ([]benchCase, error) {
 			dst := u.add(u.be.Zeros(n))
 			return func() { u.be.Projection(dst, d, ts) }, dst
 		}),
-		{name: "backbone", flop: vit.FLOPs(size), setup: func(be kernels.Backend) (func() ([]float32, error), func(), error) {
-			run := func() ([]float32, error) {
+		{name: "backbone", flop: vit.FLOPs(size), setup: func(be kernels.Backend) (func(bool) ([]float32, error), func(), error) {
+			run := func(bool) ([]float32, error) {
 				f, err := vit.Features(be, pixels, size)
 				if err != nil {
 					return nil, err
@@ -408,12 +420,12 @@ func newBenchCases(size int) ([]benchCase, error) {
 			}
 			return run, func() { vit.Release(be) }, nil
 		}},
-		{name: "head", flop: headFlop, setup: func(be kernels.Backend) (func() ([]float32, error), func(), error) {
+		{name: "head", flop: headFlop, setup: func(be kernels.Backend) (func(bool) ([]float32, error), func(), error) {
 			hm, ep, err := episode(be)
 			if err != nil {
 				return nil, nil, err
 			}
-			run := func() ([]float32, error) {
+			run := func(bool) ([]float32, error) {
 				res, err := ep.Score(query)
 				if err != nil {
 					return nil, err
@@ -422,12 +434,12 @@ func newBenchCases(size int) ([]benchCase, error) {
 			}
 			return run, func() { ep.Close(); hm.Close() }, nil
 		}},
-		{name: "query", flop: vit.FLOPs(size) + headFlop, setup: func(be kernels.Backend) (func() ([]float32, error), func(), error) {
+		{name: "query", flop: vit.FLOPs(size) + headFlop, setup: func(be kernels.Backend) (func(bool) ([]float32, error), func(), error) {
 			hm, ep, err := episode(be)
 			if err != nil {
 				return nil, nil, err
 			}
-			run := func() ([]float32, error) {
+			run := func(bool) ([]float32, error) {
 				f, err := vit.Features(be, pixels, size)
 				if err != nil {
 					return nil, err
