@@ -4,7 +4,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/model/head"
+	"github.com/ideal-fsad/ideal/tensor"
 )
 
 // BenchmarkLossG32 is one training episode (forward and backward) at the real size:
@@ -39,6 +41,36 @@ func BenchmarkBatchG32(b *testing.B) {
 	g := NewParams(p.C, p.M, p.Heads)
 	for b.Loop() {
 		if _, err := BatchLoss(p, batch, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSampleG32 is the parameter-independent part of one episode at G = 32 on the
+// CPU backend (NVE of the abnormal reference and the query, normal scores).
+func BenchmarkSampleG32(b *testing.B) {
+	w, err := head.Init(384, 45, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := head.New(cpu.New(), w)
+	defer m.Close()
+	rng := rand.New(rand.NewPCG(1, 1))
+	feat := func() *tensor.Dense {
+		t := tensor.New(1024, 384)
+		for i := range t.Data {
+			t.Data[i] = float32(rng.NormFloat64())
+		}
+		return t
+	}
+	normal, abn, query := feat(), feat(), feat()
+	mask := make([]bool, 1024)
+	for i := 300; i < 340; i++ {
+		mask[i] = true
+	}
+	pix := make([]float32, 448*448)
+	for b.Loop() {
+		if _, err := NewSample(m, []*tensor.Dense{normal}, []head.Abnormal{{Features: abn, Mask: mask}}, query, 1, pix, 448); err != nil {
 			b.Fatal(err)
 		}
 	}
