@@ -65,10 +65,10 @@ fi
 common=(--data "$OUT/data" --format mvtec --backbone "$BACKBONE" --size $SIZE --n-shot 1 --seed 1 --cache "$OUT/cache")
 echo
 echo "== 4. normal-only baseline (1 normal reference per class) -> $OUT/normal-only"
-"$IDEAL" eval "${common[@]}" --a-shot 0 --out "$OUT/normal-only"
+"$IDEAL" eval "${common[@]}" --a-shot 0 --out "$OUT/normal-only" --save-maps
 echo
 echo "== 5. IDEAL (1 normal + 1 abnormal reference per class; backbone features from the cache) -> $OUT/ideal"
-"$IDEAL" eval "${common[@]}" --a-shot 1 --head "$HEAD" --out "$OUT/ideal" --save-maps
+"$IDEAL" eval "${common[@]}" --a-shot 1 --head "$HEAD" --out "$OUT/ideal"
 
 echo
 echo "== side by side (percent; ${backbone_note:-real backbone}${head_note:+, $head_note})"
@@ -86,8 +86,10 @@ awk -F, '
 cat <<MSG
 
 Heatmap overlays: $OUT/normal-only/overlays/<class>/ and $OUT/ideal/overlays/<class>/
-IDEAL's smoothed maps (float32 TIFF, official MVTec layout): $OUT/ideal/maps
-  re-score them with: $IDEAL metrics --data $OUT/data --maps $OUT/ideal/maps --scores $OUT/ideal/scores.csv
+The baseline's smoothed maps (float32 TIFF, official MVTec layout): $OUT/normal-only/maps
+  re-score them with: $IDEAL metrics --data $OUT/data --maps $OUT/normal-only/maps --scores $OUT/normal-only/scores.csv
+  (the baseline's normal references are training images, so every test image has a map;
+  IDEAL's abnormal reference is a test image and is not scored)
 Demo finished in $(($(date +%s) - start)) s.
 
 To run on real data with real weights:

@@ -288,9 +288,10 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	model := head.New(be, hw)
 	defer model.Close()
 
-	total := 0
+	total, removed := 0, 0
 	for _, ep := range eps {
 		total += len(ep.Queries)
+		removed += ep.Removed
 	}
 	var bar *progressbar.ProgressBar
 	if !o.quiet {
@@ -350,10 +351,13 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s, %s", filepath.Join(o.out, "metrics.json"), filepath.Join(o.out, "metrics.csv"), filepath.Join(o.out, "scores.csv"))
 	if o.overlays > 0 {
-		fmt.Fprintf(stdout, ", overlays in %s", filepath.Join(o.out, "overlays"))
+		fmt.Fprintf(stdout, ", overlays in %s (colours span each class's range of A)", filepath.Join(o.out, "overlays"))
 	}
 	fmt.Fprintln(stdout)
 	if o.saveMaps {
+		if removed > 0 {
+			fmt.Fprintf(stdout, "note: %d test images are not queries (references, or left out by the hard setting) and have no map or score: 'ideal metrics' on these maps needs a data set without them\n", removed)
+		}
 		fmt.Fprintf(stdout, "maps (after smoothing, %d×%d float32 TIFF) in %s: ideal metrics --data %s --format %s --maps %s --scores %s\n",
 			o.size, o.size, filepath.Join(o.out, "maps"), o.root, o.format, filepath.Join(o.out, "maps"), filepath.Join(o.out, "scores.csv"))
 	}
@@ -413,6 +417,8 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	var labels []bool
 	// Overlays: up to o.overlays−1 anomalous queries and one normal one per class.
 	nAbn, nNorm := 0, 0
+	var shown []overlayJob
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1)) // range of A over the class's queries
 	for _, s := range ep.Queries {
 		if bar != nil {
 			bar.Add(1)
@@ -436,6 +442,9 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 			skip(s.Path, err)
 			continue
 		}
+		for _, v := range res.Map {
+			lo, hi = min(lo, v), max(hi, v)
+		}
 		pix := imaging.GaussianBlur(imaging.UpsampleBilinear(res.Map, res.Grid, res.Grid, o.size, o.size), o.size, o.size, evalSigma)
 		if err := acc.Add(o.size, o.size, pix, mask); err != nil {
 			skip(s.Path, err)
@@ -454,14 +463,17 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 			}
 		}
 		if s.Anomalous && nAbn < o.overlays-1 || !s.Anomalous && nNorm < 1 && o.overlays > 0 {
-			if err := writeEvalOverlay(o, ep.Class, s, res, cmap); err != nil {
-				warn(err.Error())
-			}
+			shown = append(shown, overlayJob{s, res})
 			if s.Anomalous {
 				nAbn++
 			} else {
 				nNorm++
 			}
+		}
+	}
+	for _, j := range shown {
+		if err := writeEvalOverlay(o, ep.Class, j, lo, hi, cmap); err != nil {
+			warn(err.Error())
 		}
 	}
 	img, err := metrics.ImageMetrics(imgScores, labels)
@@ -488,19 +500,29 @@ func abnFeatures(abn []head.Abnormal) []*tensor.Dense {
 	return ts
 }
 
-// writeEvalOverlay writes OUT/overlays/<class>/<type>_<name>.png: the map A (on the
-// fixed range [0, 1]) over the image at its original size.
-func writeEvalOverlay(o evalOptions, class string, s data.Sample, res *head.Result, cmap imaging.Colormap) error {
-	img, err := imaging.LoadRGB(s.Path)
+// overlayJob is a query whose overlay is written once the class's range of A is known.
+type overlayJob struct {
+	s   data.Sample
+	res *head.Result
+}
+
+// writeEvalOverlay writes OUT/overlays/<class>/<type>_<name>.png: the map A, its
+// colours spanning [lo, hi] (the class's range of A), over the image at its original size.
+func writeEvalOverlay(o evalOptions, class string, j overlayJob, lo, hi float32, cmap imaging.Colormap) error {
+	img, err := imaging.LoadRGB(j.s.Path)
 	if err != nil {
 		return err
 	}
-	name := s.DefectType + "_" + strings.TrimSuffix(filepath.Base(s.Path), filepath.Ext(s.Path)) + ".png"
+	grid := make([]float32, len(j.res.Map))
+	for i, v := range j.res.Map {
+		grid[i] = (v - lo) / max(hi-lo, 1e-12)
+	}
+	name := j.s.DefectType + "_" + strings.TrimSuffix(filepath.Base(j.s.Path), filepath.Ext(j.s.Path)) + ".png"
 	p := filepath.Join(o.out, "overlays", class, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return imaging.WritePNG(p, imaging.HeatmapOverlay(img, res.Map, res.Grid, res.Grid, cmap, 0.5))
+	return imaging.WritePNG(p, imaging.HeatmapOverlay(img, grid, j.res.Grid, j.res.Grid, cmap, 0.5))
 }
 
 func fmtMetric(v metrics.Value) string {
