@@ -1,0 +1,7 @@
+// Package engine is the scoring session behind the browser demo (cmd/ideal web and the
+// js/wasm build in wasm/main): it decodes images and masks from bytes, computes DINOv2
+// patch features on the pure-Go CPU backend, builds an IDEAL episode from normal and
+// abnormal references and scores queries into an image score, a G×G map and an overlay
+// PNG. It has no js dependency, so the same code runs natively (the tests' oracle) and
+// in the page.
+package engine
