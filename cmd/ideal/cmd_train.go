@@ -25,21 +25,31 @@ func init() {
 const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
+       [--resume CKPT]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
 of ROOT: AdamW with amsgrad, learning rate warmed up linearly from 1e-5 over 2 epochs
 then a cosine down to 1e-5, per iteration of --batch episodes. Backbone features are
 cached in --cache (default HEAD.cache), so the backbone runs once per image. HEAD is
-written (atomically, safetensors) after every epoch. Dropout, --resume and evaluation
-during training are not implemented yet.`
+written (atomically, safetensors) after every epoch, and so is the checkpoint
+HEAD.ckpt (parameters and AdamW state in float64, epoch, sampler position);
+--resume CKPT continues a run with the same settings exactly as if it had not been
+interrupted. Dropout and evaluation during training are not implemented yet.`
 
 type trainOptions struct {
-	root, format, backbone, out, cache, backend          string
+	root, format, backbone, out, cache, backend, resume  string
 	epochs, episodes, batch, nShot, aShot, size, vectors int
 	lr                                                   float64
 	classes                                              []string
 	seed                                                 uint64
 	quiet                                                bool
+	stopAfter                                            int // tests: stop after this many epochs (0: never), as an interruption
+}
+
+// settings are the options a resumed run must share with the run it continues.
+func (o trainOptions) settings() string {
+	return fmt.Sprintf("format=%s epochs=%d episodes=%d batch=%d n-shot=%d a-shot=%d size=%d vectors=%d lr=%g classes=%s seed=%d",
+		o.format, o.epochs, o.episodes, o.batch, o.nShot, o.aShot, o.size, o.vectors, o.lr, strings.Join(o.classes, ","), o.seed)
 }
 
 func parseTrainFlags(args []string) (trainOptions, error) {
@@ -61,6 +71,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the initialisation and the episode draw")
 	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default HEAD.cache)")
 	fs.StringVar(&o.backend, "backend", "cpu", "compute backend of the backbone and the NVE: "+backendNames)
+	fs.StringVar(&o.resume, "resume", "", "checkpoint to continue from (HEAD.ckpt of an earlier run with the same settings)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -124,6 +135,24 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		return nil, err
 	}
 	defer be.Close()
+	var ck *train.Checkpoint
+	if o.resume != "" {
+		if ck, err = train.ReadCheckpoint(o.resume); err != nil {
+			return nil, err
+		}
+		if got, want := ck.Meta["settings"], o.settings(); got != want {
+			return nil, fmt.Errorf("train: checkpoint %s was made with other settings:\n  checkpoint: %s\n  now:        %s", o.resume, got, want)
+		}
+		if ck.Meta["backbone"] != bbID {
+			return nil, fmt.Errorf("train: checkpoint %s was made with another backbone", o.resume)
+		}
+		if ck.Epoch > o.epochs {
+			return nil, fmt.Errorf("train: checkpoint %s is after epoch %d of %d", o.resume, ck.Epoch, o.epochs)
+		}
+		for range ck.Episodes { // the sampler where the run stopped
+			sampler.Next()
+		}
+	}
 	warn := func(s string) { fmt.Fprintf(stderr, "warning: %s\n", s) }
 	feats := &evalFeatures{be: be, path: o.backbone, size: o.size, cache: featcache.New(o.cache, bbID), warn: warn}
 
@@ -175,6 +204,13 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			model = head.New(be, w) // NVE, position code and s_n do not depend on the weights
 			params = train.FromWeights(w)
 			opt = train.NewAdamW(params)
+			if ck != nil {
+				if p := ck.Params; p.C != params.C || p.M != params.M || p.Heads != params.Heads {
+					return nil, fmt.Errorf("train: checkpoint %s: width %d, %d vectors, %d heads; the features need width %d, %d vectors, %d heads",
+						o.resume, p.C, p.M, p.Heads, params.C, params.M, params.Heads)
+				}
+				params, opt = ck.Params, ck.Opt
+			}
 		}
 		mask := make([]float32, o.size*o.size)
 		label := 0
@@ -203,8 +239,18 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 	}
 	var history []train.Losses
 	var grad *train.Params
-	it := 0
-	for epoch := range o.epochs {
+	first := 0
+	if ck != nil {
+		first = ck.Epoch
+	}
+	it := first * iters
+	if bar != nil {
+		bar.Set(it)
+	}
+	for epoch := first; epoch < o.epochs; epoch++ {
+		if o.stopAfter > 0 && epoch == o.stopAfter {
+			break
+		}
 		var mean train.Losses
 		done := 0
 		for range iters {
@@ -242,17 +288,23 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		if err := params.Weights(w.Config).WriteFile(o.out); err != nil {
 			return nil, err
 		}
+		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch + 1, Episodes: (epoch + 1) * o.episodes,
+			Meta: map[string]string{"settings": o.settings(), "backbone": bbID}}
+		if err := ckpt.WriteFile(o.out + ".ckpt"); err != nil {
+			return nil, err
+		}
 		if bar != nil {
 			bar.Clear()
 		}
-		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s\n",
-			epoch+1, o.epochs, mean.Total(), mean.Image, mean.Focal, mean.Dice, mean.Disc, mean.Orth, o.out)
+		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s and %s.ckpt\n",
+			epoch+1, o.epochs, mean.Total(), mean.Image, mean.Focal, mean.Dice, mean.Disc, mean.Orth, o.out, o.out)
 	}
 	if bar != nil {
 		bar.Finish()
 	}
 	secs := time.Since(start).Seconds()
+	n := len(history) * o.episodes
 	fmt.Fprintf(stdout, "%d episodes in %.1fs (%.2f episodes/s, features: %d from the cache, %d computed)\n",
-		o.epochs*o.episodes, secs, float64(o.epochs*o.episodes)/secs, feats.hits, feats.misses)
+		n, secs, float64(n)/secs, feats.hits, feats.misses)
 	return history, nil
 }

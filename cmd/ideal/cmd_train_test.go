@@ -86,3 +86,46 @@ func TestTrainReproducible(t *testing.T) {
 		t.Error("two runs with the same seed wrote different heads")
 	}
 }
+
+// TestTrainResume: a 4-epoch run interrupted after epoch 2 and resumed from its
+// checkpoint writes the same head, byte for byte, as the uninterrupted run.
+func TestTrainResume(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	args := func(out string, extra ...string) trainOptions {
+		o, err := parseTrainFlags(append([]string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+			"--out", out, "--epochs", "4", "--episodes", "4", "--batch", "3", "--vectors", "8", "--seed", "5",
+			"--cache", filepath.Join(dir, "cache")}, extra...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	full := filepath.Join(dir, "full.safetensors")
+	if _, err := trainHead(args(full), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(dir, "part.safetensors")
+	o := args(part)
+	o.stopAfter = 2
+	if h, err := trainHead(o, io.Discard, io.Discard); err != nil || len(h) != 2 {
+		t.Fatalf("interrupted run: %d epochs, %v", len(h), err)
+	}
+	if h, err := trainHead(args(part, "--resume", part+".ckpt"), io.Discard, io.Discard); err != nil || len(h) != 2 {
+		t.Fatalf("resumed run: %d epochs, %v", len(h), err)
+	}
+	a, _ := os.ReadFile(full)
+	b, _ := os.ReadFile(part)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("the resumed run wrote another head than the uninterrupted one")
+	}
+	a, _ = os.ReadFile(full + ".ckpt")
+	b, _ = os.ReadFile(part + ".ckpt")
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("the resumed run wrote another checkpoint than the uninterrupted one")
+	}
+	// Other settings are refused.
+	if _, err := trainHead(args(part, "--resume", part+".ckpt", "--lr", "2e-3"), io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "other settings") {
+		t.Errorf("resume with another learning rate: %v", err)
+	}
+}
