@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 
 	"gonum.org/v1/gonum/blas"
@@ -32,6 +33,15 @@ type Sample struct {
 	Label int       // 0 normal, 1 abnormal
 	Side  int       // mask side S
 	Mask  []float64 // [S·S] query pixel mask in {0, 1}
+
+	// Dropout in training (spec §6: rate 0.1, training only), as in the authors'
+	// DETR-style cross-attention layer: nn.MultiheadAttention's dropout on the
+	// attention weights and the layer's dropout on the attention output before the
+	// residual (the FFN has none). Each kept value is scaled by 1/(1 − rate). The masks
+	// are drawn from DropSeed alone, so an episode's loss and gradient do not depend on
+	// the goroutine that computes it. DropRate 0 (the default) is the evaluation mode.
+	DropRate float64
+	DropSeed uint64
 }
 
 func (s *Sample) check(p *Params) error {
@@ -50,6 +60,8 @@ func (s *Sample) check(p *Params) error {
 		return fmt.Errorf("train: sample mask has %d values, want %d²", len(s.Mask), s.Side)
 	case s.Label != 0 && s.Label != 1:
 		return fmt.Errorf("train: sample label %d, want 0 or 1", s.Label)
+	case !(s.DropRate >= 0 && s.DropRate < 1):
+		return fmt.Errorf("train: dropout rate %v, want 0 ≤ rate < 1", s.DropRate)
 	}
 	return nil
 }
@@ -80,6 +92,7 @@ func (l *Losses) Add(o Losses, scale float64) {
 type encoder struct {
 	q, k, v, prob, att, x1, h1, r1, t1, hid, act, x2, h2, r2, out []float64
 	keys, values                                                  []float64 // the attended rows
+	dropA, dropO                                                  []float64 // dropout multipliers (nil: none) of the attention weights [H, M, na] and output [M, C]
 	masked                                                        bool      // no defect row: every row attended with the mask logit
 	na                                                            int
 }
@@ -114,6 +127,18 @@ func encode(p *Params, s *Sample) *encoder {
 		x1: make([]float64, m*c), h1: make([]float64, m*c), r1: make([]float64, m), t1: make([]float64, m*c),
 		hid: make([]float64, m*4*c), act: make([]float64, m*4*c),
 		x2: make([]float64, m*c), h2: make([]float64, m*c), r2: make([]float64, m), out: make([]float64, m*c)}
+	if s.DropRate > 0 {
+		rng := rand.New(rand.NewPCG(s.DropSeed, 0xd409))
+		keep := 1 / (1 - s.DropRate)
+		e.dropA, e.dropO = make([]float64, H*m*na), make([]float64, m*c)
+		for _, d := range [][]float64{e.dropA, e.dropO} {
+			for i := range d {
+				if rng.Float64() >= s.DropRate {
+					d[i] = keep
+				}
+			}
+		}
+	}
 	linear(e.q, p.T, m, c, p.InW[:c*c], p.InB[:c], c)
 	linear(e.k, keys, na, c, p.InW[c*c:2*c*c], p.InB[c:2*c], c)
 	linear(e.v, values, na, c, p.InW[2*c*c:], p.InB[2*c:], c)
@@ -144,15 +169,22 @@ func encode(p *Params, s *Sample) *encoder {
 			ai := e.att[i*c+h*dh : i*c+(h+1)*dh]
 			for j := range pr {
 				pr[j] /= sum
+				w := pr[j]
+				if e.dropA != nil {
+					w *= e.dropA[(h*m+i)*na+j]
+				}
 				vj := e.v[j*c+h*dh : j*c+(h+1)*dh]
 				for t, a := range vj {
-					ai[t] += pr[j] * a
+					ai[t] += w * a
 				}
 			}
 		}
 	}
 	linear(e.x1, e.att, m, c, p.OutW, p.OutB, c)
 	for i, t := range p.T {
+		if e.dropO != nil {
+			e.x1[i] *= e.dropO[i]
+		}
 		e.x1[i] += t
 	}
 	layerNorm(e.t1, e.h1, e.r1, e.x1, m, c, p.N1W, p.N1B, 1e-5)
@@ -188,6 +220,11 @@ func (e *encoder) backward(p *Params, s *Sample, dOut []float64, g *Params) {
 	for i, d := range dx1 { // residual T
 		g.T[i] += d
 	}
+	if e.dropO != nil { // dx1 is no longer needed as the residual's gradient
+		for i := range dx1 {
+			dx1[i] *= e.dropO[i]
+		}
+	}
 	datt := make([]float64, m*c)
 	linearBack(datt, dx1, e.att, m, c, p.OutW, g.OutW, g.OutB, c)
 	dq, dk, dv := make([]float64, m*c), make([]float64, na*c), make([]float64, na*c)
@@ -201,13 +238,17 @@ func (e *encoder) backward(p *Params, s *Sample, dOut []float64, g *Params) {
 			for j := 0; j < na; j++ {
 				vj := e.v[j*c+h*dh : j*c+(h+1)*dh]
 				dvj := dv[j*c+h*dh : j*c+(h+1)*dh]
+				k := 1.0 // the dropout multiplier of this attention weight
+				if e.dropA != nil {
+					k = e.dropA[(h*m+i)*na+j]
+				}
 				var d float64
 				for t, a := range da {
 					d += a * vj[t]
-					dvj[t] += pr[j] * a
+					dvj[t] += k * pr[j] * a
 				}
-				dp[j] = d
-				dot += pr[j] * d
+				dp[j] = k * d
+				dot += pr[j] * dp[j]
 			}
 			qi := e.q[i*c+h*dh : i*c+(h+1)*dh]
 			dqi := dq[i*c+h*dh : i*c+(h+1)*dh]

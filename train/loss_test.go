@@ -139,12 +139,17 @@ func randomParams(rng *rand.Rand, c, m, heads int) *Params {
 }
 
 // TestFiniteDifferences checks the backward pass against central differences on a
-// tiny random episode.
+// tiny random episode, without and with dropout (a fixed mask: the seed is fixed).
 func TestFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, label := range []int{0, 1} {
+	for _, tc := range []struct {
+		label int
+		rate  float64
+	}{{0, 0}, {1, 0}, {0, 0.1}, {1, 0.1}, {1, 0.5}} {
+		label := tc.label
 		p := randomParams(rng, 8, 5, 2)
 		s := randomSample(rng, 8, 3, 7, label)
+		s.DropRate, s.DropSeed = tc.rate, 11
 		g := NewParams(p.C, p.M, p.Heads)
 		if _, err := Loss(p, s, g, 1); err != nil {
 			t.Fatal(err)
@@ -164,10 +169,50 @@ func TestFiniteDifferences(t *testing.T) {
 				err := math.Abs(num-grads[name][i]) / max(1e-4, math.Abs(num))
 				worst = max(worst, err)
 				if err > 1e-4 {
-					t.Errorf("label %d: %s[%d]: backward %.8g, finite difference %.8g", label, name, i, grads[name][i], num)
+					t.Errorf("label %d, dropout %g: %s[%d]: backward %.8g, finite difference %.8g", label, tc.rate, name, i, grads[name][i], num)
 				}
 			}
 		}
-		t.Logf("label %d: max relative error against finite differences %.3g", label, worst)
+		t.Logf("label %d, dropout %g: max relative error against finite differences %.3g", label, tc.rate, worst)
+	}
+}
+
+// TestDropout: the masks are a function of the seed; dropout changes the loss, and
+// its masks keep about 1 − rate of the values, scaled by 1/(1 − rate).
+func TestDropout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	p := randomParams(rng, 8, 5, 2)
+	s := randomSample(rng, 8, 3, 7, 1)
+	l0, _ := Loss(p, s, nil, 1)
+	s.DropRate, s.DropSeed = 0.1, 1
+	a, _ := Loss(p, s, nil, 1)
+	b, _ := Loss(p, s, nil, 1)
+	s.DropSeed = 2
+	c, _ := Loss(p, s, nil, 1)
+	if a != b || a == l0 || a == c {
+		t.Errorf("losses: no dropout %v, seed 1 %v and %v, seed 2 %v", l0.Total(), a.Total(), b.Total(), c.Total())
+	}
+	big := &Sample{C: 64, DropRate: 0.1, DropSeed: 5, Keys: make([]float64, 64*64), Values: make([]float64, 64*64),
+		Defect: make([]bool, 64)}
+	for i := range big.Defect {
+		big.Defect[i] = true
+	}
+	e := encode(NewParams(64, 64, 4), big)
+	var kept int
+	for _, v := range e.dropA {
+		switch v {
+		case 0:
+		case 1 / 0.9:
+			kept++
+		default:
+			t.Fatalf("dropout multiplier %v", v)
+		}
+	}
+	if f := float64(kept) / float64(len(e.dropA)); math.Abs(f-0.9) > 0.01 {
+		t.Errorf("kept %.4f of %d attention weights, want 0.9", f, len(e.dropA))
+	}
+	s.DropRate = 1
+	if _, err := Loss(p, s, nil, 1); err == nil {
+		t.Error("dropout rate 1 accepted")
 	}
 }

@@ -25,7 +25,7 @@ func init() {
 const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
-       [--resume CKPT]
+       [--dropout 0.1] [--resume CKPT]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
 of ROOT: AdamW with amsgrad, learning rate warmed up linearly from 1e-5 over 2 epochs
@@ -34,12 +34,14 @@ cached in --cache (default HEAD.cache), so the backbone runs once per image. HEA
 written (atomically, safetensors) after every epoch, and so is the checkpoint
 HEAD.ckpt (parameters and AdamW state in float64, epoch, sampler position);
 --resume CKPT continues a run with the same settings exactly as if it had not been
-interrupted. Dropout and evaluation during training are not implemented yet.`
+interrupted. --dropout (spec §6, training only) drops attention weights and the
+attention output before the residual, with masks drawn from the seed, the iteration
+and the episode's place in the batch. Evaluation during training is not implemented yet.`
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
 	epochs, episodes, batch, nShot, aShot, size, vectors int
-	lr                                                   float64
+	lr, dropout                                          float64
 	classes                                              []string
 	seed                                                 uint64
 	quiet                                                bool
@@ -48,8 +50,8 @@ type trainOptions struct {
 
 // settings are the options a resumed run must share with the run it continues.
 func (o trainOptions) settings() string {
-	return fmt.Sprintf("format=%s epochs=%d episodes=%d batch=%d n-shot=%d a-shot=%d size=%d vectors=%d lr=%g classes=%s seed=%d",
-		o.format, o.epochs, o.episodes, o.batch, o.nShot, o.aShot, o.size, o.vectors, o.lr, strings.Join(o.classes, ","), o.seed)
+	return fmt.Sprintf("format=%s epochs=%d episodes=%d batch=%d n-shot=%d a-shot=%d size=%d vectors=%d lr=%g dropout=%g classes=%s seed=%d",
+		o.format, o.epochs, o.episodes, o.batch, o.nShot, o.aShot, o.size, o.vectors, o.lr, o.dropout, strings.Join(o.classes, ","), o.seed)
 }
 
 func parseTrainFlags(args []string) (trainOptions, error) {
@@ -67,6 +69,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.IntVar(&o.size, "size", 448, "input side S in pixels (a multiple of the patch size)")
 	fs.IntVar(&o.vectors, "vectors", head.DefaultVectors, "number M of deviation vectors")
 	fs.Float64Var(&o.lr, "lr", 1e-3, "peak learning rate")
+	fs.Float64Var(&o.dropout, "dropout", 0.1, "dropout rate in training (0: none)")
 	classes := fs.String("classes", "", "comma-separated classes (default all)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the initialisation and the episode draw")
 	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default HEAD.cache)")
@@ -89,6 +92,8 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 		return o, usageErrorf("--size %d and --vectors %d must be positive", o.size, o.vectors)
 	case !(o.lr > 0) || math.IsInf(o.lr, 0):
 		return o, usageErrorf("--lr %g must be a positive number", o.lr)
+	case !(o.dropout >= 0 && o.dropout < 1):
+		return o, usageErrorf("--dropout %g must be in [0, 1)", o.dropout)
 	}
 	if *classes != "" {
 		for _, c := range strings.Split(*classes, ",") {
@@ -261,6 +266,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 				if err != nil {
 					return nil, fmt.Errorf("train: class %s, query %s: %w", ep.Class, ep.Query.Path, err)
 				}
+				s.DropRate, s.DropSeed = o.dropout, dropSeed(o.seed, it, len(batch))
 				batch = append(batch, s)
 			}
 			done += len(batch)
@@ -307,4 +313,13 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 	fmt.Fprintf(stdout, "%d episodes in %.1fs (%.2f episodes/s, features: %d from the cache, %d computed)\n",
 		n, secs, float64(n)/secs, feats.hits, feats.misses)
 	return history, nil
+}
+
+// dropSeed is the seed of the dropout masks of episode i of iteration it (splitmix64
+// of the three), so a resumed run draws the same masks.
+func dropSeed(seed uint64, it, i int) uint64 {
+	z := seed ^ uint64(it)<<20 ^ uint64(i) ^ 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }

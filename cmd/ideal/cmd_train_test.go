@@ -55,6 +55,7 @@ func TestTrainUsage(t *testing.T) {
 		{"--data", "d", "--backbone", "b", "--out", "o", "--a-shot", "0"},
 		{"--data", "d", "--backbone", "b", "--out", "o", "--batch", "0"},
 		{"--data", "d", "--backbone", "b", "--out", "o", "--lr", "-1"},
+		{"--data", "d", "--backbone", "b", "--out", "o", "--dropout", "1"},
 		{"--data", "d", "--backbone", "b", "--out", "o", "extra"},
 	} {
 		if _, err := parseTrainFlags(args); err == nil {
