@@ -356,10 +356,14 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	if o.saveMaps {
 		if removed > 0 {
-			fmt.Fprintf(stdout, "note: %d test images are not queries (references, or left out by the hard setting) and have no map or score: 'ideal metrics' on these maps needs a data set without them\n", removed)
+			fmt.Fprintf(stdout, "note: %d test images are not queries (references, or left out by the hard setting) and have no map or score: 'ideal metrics' leaves them out with --skip-missing\n", removed)
 		}
-		fmt.Fprintf(stdout, "maps (after smoothing, %d×%d float32 TIFF) in %s: ideal metrics --data %s --format %s --maps %s --scores %s\n",
-			o.size, o.size, filepath.Join(o.out, "maps"), o.root, o.format, filepath.Join(o.out, "maps"), filepath.Join(o.out, "scores.csv"))
+		skip := ""
+		if removed > 0 {
+			skip = " --skip-missing"
+		}
+		fmt.Fprintf(stdout, "maps (after smoothing, %d×%d float32 TIFF) in %s: ideal metrics --data %s --format %s --maps %s --scores %s%s\n",
+			o.size, o.size, filepath.Join(o.out, "maps"), o.root, o.format, filepath.Join(o.out, "maps"), filepath.Join(o.out, "scores.csv"), skip)
 	}
 	return nil
 }

@@ -127,9 +127,37 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 
 	// ideal metrics on the saved maps agrees on every metric.
-	jsonPath := filepath.Join(dir, "m.json")
-	o, err := parseMetricsFlags([]string{"-q", "--data", dataDir, "--maps", filepath.Join(base, "maps"),
-		"--scores", filepath.Join(base, "scores.csv"), "--json", jsonPath})
+	checkMetricsAgree(t, dataDir, base, rep)
+
+	// IDEAL with a head: the backbone features all come from the cache.
+	ideal := filepath.Join(dir, "ideal")
+	stdout = runEvalCapture(t, append(common, "--head", headPath, "--a-shot", "1", "--out", ideal, "--cache", filepath.Join(base, "cache"), "--save-maps")...)
+	rep = checkEvalOutputs(t, ideal, stdout, 2)
+	if rep.CacheMiss != 0 || rep.CacheHits == 0 || rep.Mode != "IDEAL" {
+		t.Errorf("second run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
+	}
+	// The abnormal references are test images without a map: ideal metrics refuses
+	// them unless told to leave them out, and then agrees with ideal eval.
+	if !strings.Contains(stdout, "--skip-missing") {
+		t.Errorf("eval does not point to --skip-missing:\n%s", stdout)
+	}
+	o, err := parseMetricsFlags([]string{"-q", "--data", dataDir, "--maps", filepath.Join(ideal, "maps")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evaluateMaps(o, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "have no map") {
+		t.Errorf("ideal metrics without --skip-missing: %v, want a missing-map error", err)
+	}
+	checkMetricsAgree(t, dataDir, ideal, rep, "--skip-missing")
+}
+
+// checkMetricsAgree runs ideal metrics on the maps and scores that ideal eval wrote
+// to out and checks that both report the same numbers for every class.
+func checkMetricsAgree(t *testing.T, dataDir, out string, rep evalReport, extra ...string) {
+	t.Helper()
+	jsonPath := filepath.Join(out, "m.json")
+	o, err := parseMetricsFlags(append([]string{"-q", "--data", dataDir, "--maps", filepath.Join(out, "maps"),
+		"--scores", filepath.Join(out, "scores.csv"), "--json", jsonPath}, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,14 +175,6 @@ func TestEvalEndToEnd(t *testing.T) {
 		if m.Class != c.Class || m.PAUROC != c.PAUROC || m.AUPRO != c.AUPRO || m.IAUROC != c.IAUROC {
 			t.Errorf("ideal metrics %+v\n   ideal eval %+v", m, c)
 		}
-	}
-
-	// IDEAL with a head: the backbone features all come from the cache.
-	ideal := filepath.Join(dir, "ideal")
-	stdout = runEvalCapture(t, append(common, "--head", headPath, "--a-shot", "1", "--out", ideal, "--cache", filepath.Join(base, "cache"))...)
-	rep = checkEvalOutputs(t, ideal, stdout, 2)
-	if rep.CacheMiss != 0 || rep.CacheHits == 0 || rep.Mode != "IDEAL" {
-		t.Errorf("second run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
 	}
 }
 

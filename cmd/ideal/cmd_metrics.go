@@ -27,7 +27,7 @@ func init() {
 }
 
 const metricsUsage = `--data ROOT --maps MAPS [--format mvtec|visa|mpdd|btad|folder] [--scores CSV]
-       [--pro-limit 0.3] [--classes a,b] [--resize] [--json FILE]
+       [--pro-limit 0.3] [--classes a,b] [--resize] [--skip-missing] [--json FILE]
 
 Reads one anomaly map per test image from MAPS/<class>/test/<type>/<name>.tiff (the
 official MVTec AD evaluation layout; <type> is the defect type, "good" for normal
@@ -44,7 +44,7 @@ type metricsOptions struct {
 	root, format, maps, scores, jsonPath string
 	proLimit                             float64
 	classes                              []string
-	resize, quiet                        bool
+	resize, quiet, skipMissing           bool
 }
 
 func runMetrics(args []string) error {
@@ -65,6 +65,7 @@ func parseMetricsFlags(args []string) (metricsOptions, error) {
 	fs.Float64Var(&o.proLimit, "pro-limit", 0.3, "FPR integration limit of AU-PRO, in (0, 1]")
 	classes := fs.String("classes", "", "comma-separated classes (default all)")
 	fs.BoolVar(&o.resize, "resize", false, "resize maps bilinearly to their ground truth's size instead of failing")
+	fs.BoolVar(&o.skipMissing, "skip-missing", false, "leave out test images that have no map (e.g. the references of an 'ideal eval' run) instead of failing")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +96,7 @@ type metricsReport struct {
 	MapFiles   map[mapio.Source]int  `json:"map_files"`   // maps read, by kind of file
 	Resized    int                   `json:"resized"`     // maps resized to their ground truth (--resize)
 	LeftOut    []string              `json:"left_out,omitempty"`
+	NoMap      []string              `json:"no_map,omitempty"` // test images left out by --skip-missing
 	Classes    []metrics.ClassResult `json:"classes"`
 	Mean       metrics.MeanResult    `json:"mean"`
 }
@@ -153,10 +155,27 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 			total++
 		}
 	}
-	if len(missing) > 0 {
-		const show = 10
+	const show = 10
+	if len(missing) > 0 && o.skipMissing {
+		rep.NoMap = missing
+		fmt.Fprintf(stderr, "warning: --skip-missing: %d test images have no map and are left out, e.g. %s\n", len(missing), missing[0])
+	} else if len(missing) > 0 {
 		return fmt.Errorf("metrics: %d test images have no map under %s, e.g.:\n  %s",
 			len(missing), o.maps, strings.Join(missing[:min(show, len(missing))], "\n  "))
+	}
+	if scores != nil { // every image that is evaluated needs a score
+		var noScore []string
+		for _, cj := range jobs {
+			for _, j := range cj {
+				if _, ok := scores[j.sample.Path]; !ok {
+					noScore = append(noScore, j.sample.Path)
+				}
+			}
+		}
+		if len(noScore) > 0 {
+			return fmt.Errorf("metrics: scores %s has no score for %d test images, e.g.:\n  %s",
+				o.scores, len(noScore), strings.Join(noScore[:min(show, len(noScore))], "\n  "))
+		}
 	}
 	if extra := extraMaps(o.maps, ds, used); len(extra) > 0 {
 		fmt.Fprintf(stderr, "warning: %d map files match no test image and are ignored, e.g. %s\n", len(extra), extra[0])
@@ -419,18 +438,6 @@ func readScoresCSV(path string, ds *data.Dataset, stderr io.Writer) (map[string]
 			return nil, fmt.Errorf("metrics: scores %s line %d: a second score for %s", path, line, ref.path)
 		}
 		scores[ref.path] = v
-	}
-	var missing []string
-	for _, c := range ds.Classes {
-		for _, s := range c.Test {
-			if _, ok := scores[s.Path]; !ok {
-				missing = append(missing, s.Path)
-			}
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("metrics: scores %s has no score for %d test images, e.g.:\n  %s",
-			path, len(missing), strings.Join(missing[:min(10, len(missing))], "\n  "))
 	}
 	if unmatched > 0 {
 		fmt.Fprintf(stderr, "warning: %d rows of %s match no test image of the evaluated classes\n", unmatched, path)
