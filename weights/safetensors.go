@@ -1,5 +1,8 @@
 // Package weights reads and writes named float32 tensors: the safetensors format
-// (Hugging Face), with F32, F16 and BF16 storage on input and F32 on output.
+// (Hugging Face), with F32, F16 and BF16 storage on input and F32 on output; and reads
+// PyTorch archives (torch.save state dicts and TorchScript traces: ReadPth,
+// ReadTorchScript, and Load, which tells the formats apart by content) through gopickle
+// without executing anything from the archive.
 //
 // A hand-written reader is used rather than a library: the one Go library on offer
 // rejects scalar (shape []) tensors and needs the whole file in one buffer; this one
