@@ -29,7 +29,7 @@ type State struct {
 	Colormap  imaging.Colormap
 	Opacity   float64 // of the heat map over the image, in [0, 1]
 	Map       MapKind
-	Threshold float32 // on the raw values of the map shown; also the image-score verdict
+	Threshold float32 // on the raw values of the map shown (see VerdictThreshold)
 	Zoom      float64 // screen pixels per image pixel
 	PanX      float64 // screen position of the image's left edge
 	PanY      float64 // screen position of the image's top edge
@@ -127,8 +127,38 @@ func (s *State) Fit(w, h int) {
 	s.PanY = (float64(h) - s.Zoom*float64(qh)) / 2
 }
 
-// Fails says whether a query's image score reaches the threshold (verdict "anomalous").
-func (s *State) Fails(q *Query) bool { return q.ImageScore >= s.Threshold }
+// VerdictThreshold is the threshold carried over to A's range (at the same share of
+// it): image scores are on A's scale, whichever map is shown.
+func (s *State) VerdictThreshold() float32 {
+	if s.Map == MapA {
+		return s.Threshold
+	}
+	return s.lo[MapA] + s.relThreshold()*(s.hi[MapA]-s.lo[MapA])
+}
+
+// Fails says whether a query's image score reaches VerdictThreshold (verdict "anomalous").
+func (s *State) Fails(q *Query) bool { return q.ImageScore >= s.VerdictThreshold() }
+
+// StripEntry is one query of the strip: its place in the sorted list and its verdict.
+type StripEntry struct {
+	Index   int
+	Query   *Query
+	Fails   bool
+	Current bool
+}
+
+// Strip returns up to n queries of the sorted list around the current one (the
+// current as near the middle as the list's ends allow).
+func (s *State) Strip(n int) []StripEntry {
+	n = min(n, len(s.Queries))
+	lo := min(max(s.Index-n/2, 0), len(s.Queries)-n)
+	out := make([]StripEntry, 0, max(n, 0))
+	for i := lo; i < lo+n; i++ {
+		q := s.Queries[i]
+		out = append(out, StripEntry{Index: i, Query: q, Fails: s.Fails(q), Current: i == s.Index})
+	}
+	return out
+}
 
 // fullMaps returns q's maps bilinearly upsampled to its displayed size, cached.
 func (s *State) fullMaps(q *Query) [numMapKinds][]float32 {
@@ -252,13 +282,13 @@ func (s *State) PatchAt(x, y float64) (p Patch, ok bool) {
 }
 
 // WriteCSV writes the verdicts, worst first: path, image score, verdict
-// ("anomalous" when the score reaches the threshold, else "normal") and the threshold.
+// ("anomalous" when the score reaches VerdictThreshold, else "normal") and that threshold.
 func (s *State) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"path", "image_score", "verdict", "threshold"}); err != nil {
 		return err
 	}
-	t := strconv.FormatFloat(float64(s.Threshold), 'g', -1, 32)
+	t := strconv.FormatFloat(float64(s.VerdictThreshold()), 'g', -1, 32)
 	for _, q := range s.Queries {
 		v := "normal"
 		if s.Fails(q) {

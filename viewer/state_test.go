@@ -84,6 +84,9 @@ func TestThresholdVerdictsAndMaps(t *testing.T) {
 	if s.Map != MapSN || math.Abs(float64(s.Threshold-0.48)) > 1e-6 {
 		t.Errorf("after m: map %v threshold %v, want s_n 0.48", s.Map, s.Threshold)
 	}
+	if v := s.VerdictThreshold(); math.Abs(float64(v-0.68)) > 1e-6 || s.Fails(s.Queries[0]) {
+		t.Errorf("verdict threshold on s_n: %v, want A's 0.68", v)
+	}
 	s.CycleMap()
 	s.CycleMap()
 	if s.Map != MapA {
@@ -104,6 +107,39 @@ func TestThresholdVerdictsAndMaps(t *testing.T) {
 	s.AdjustOpacity(-3)
 	if s.Opacity != 0 {
 		t.Errorf("opacity %v, want clamped to 0", s.Opacity)
+	}
+}
+
+func TestStrip(t *testing.T) {
+	var qs []*Query
+	for i := range 6 {
+		qs = append(qs, query(string(rune('a'+i)), float32(i)/5, 1, []float32{float32(i) / 5}))
+	}
+	s := mustNew(t, qs...) // sorted f(1.0) e d c b a(0); threshold 0.5
+	describe := func() string {
+		var sb strings.Builder
+		for _, e := range s.Strip(3) {
+			sb.WriteString(e.Query.Name)
+			if e.Fails {
+				sb.WriteByte('!')
+			}
+			if e.Current {
+				sb.WriteByte('*')
+			}
+		}
+		return sb.String()
+	}
+	for _, c := range []struct {
+		move func()
+		want string
+	}{{func() {}, "f!*e!d!"}, {s.Next, "f!e!*d!"}, {s.Next, "e!d!*c"}, {s.Last, "cba*"}} {
+		c.move()
+		if got := describe(); got != c.want {
+			t.Errorf("strip %q, want %q", got, c.want)
+		}
+	}
+	if n := len(s.Strip(10)); n != 6 {
+		t.Errorf("strip of 10 from 6 queries has %d", n)
 	}
 }
 

@@ -210,6 +210,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 	}
 	screen.DrawImage(g.buf, nil)
 	ebitenutil.DebugPrintAt(screen, g.status(), 4, g.h-16*4)
+	ebitenutil.DebugPrint(screen, g.strip())
 	g.drawn++
 	if g.shot != "" && g.drawn >= g.frames {
 		b := screen.Bounds()
@@ -218,6 +219,22 @@ func (g *game) Draw(screen *ebiten.Image) {
 		g.err = imaging.WritePNG(g.shot, img)
 		g.done = true
 	}
+}
+
+// strip lists the queries around the current one, worst first, with their verdicts.
+func (g *game) strip() string {
+	var sb strings.Builder
+	for _, e := range g.s.Strip(max((g.h-16*5)/16, 1)) {
+		mark, verdict := " ", "pass"
+		if e.Current {
+			mark = ">"
+		}
+		if e.Fails {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(&sb, "%s%3d %.3f %s %s\n", mark, e.Index+1, e.Query.ImageScore, verdict, e.Query.Name)
+	}
+	return sb.String()
 }
 
 // status is the text under the view: the query and its verdict, the settings, the hovered patch.
@@ -236,7 +253,7 @@ func (g *game) status() string {
 	}
 	lines := []string{
 		fmt.Sprintf("%d/%d %s  score %.4f  %s   (%d of %d fail)", s.Index+1, len(s.Queries), q.Name, q.ImageScore, verdict, nfail, len(s.Queries)),
-		fmt.Sprintf("map %s  threshold %.4f  colours %s  opacity %.1f  zoom %.2f", s.Map, s.Threshold, s.Colormap.Name(), s.Opacity, s.Zoom),
+		fmt.Sprintf("map %s  threshold %.4f (verdict %.4f)  colours %s  opacity %.1f  zoom %.2f", s.Map, s.Threshold, s.VerdictThreshold(), s.Colormap.Name(), s.Opacity, s.Zoom),
 	}
 	x, y := ebiten.CursorPosition()
 	if p, ok := s.PatchAt(float64(x), float64(y)); ok {
