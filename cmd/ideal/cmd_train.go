@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
        [--dropout 0.1] [--resume CKPT]
+       [--eval-data ROOT --eval-format F --eval-setting general|hard --eval-out DIR]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
 of ROOT: AdamW with amsgrad, learning rate warmed up linearly from 1e-5 over 2 epochs
@@ -36,10 +38,14 @@ HEAD.ckpt (parameters and AdamW state in float64, epoch, sampler position);
 --resume CKPT continues a run with the same settings exactly as if it had not been
 interrupted. --dropout (spec §6, training only) drops attention weights and the
 attention output before the residual, with masks drawn from the seed, the iteration
-and the episode's place in the batch. Evaluation during training is not implemented yet.`
+and the episode's place in the batch. --eval-data evaluates the head after every epoch
+on that data set as 'ideal eval' does (same shots, size, seed and feature cache; no
+overlays) and prints the table; the outputs go to --eval-out/epoch-N (default
+HEAD.eval/epoch-N).`
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
+	evalData, evalFormat, evalSetting, evalOut           string
 	epochs, episodes, batch, nShot, aShot, size, vectors int
 	lr, dropout                                          float64
 	classes                                              []string
@@ -75,6 +81,10 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default HEAD.cache)")
 	fs.StringVar(&o.backend, "backend", "cpu", "compute backend of the backbone and the NVE: "+backendNames)
 	fs.StringVar(&o.resume, "resume", "", "checkpoint to continue from (HEAD.ckpt of an earlier run with the same settings)")
+	fs.StringVar(&o.evalData, "eval-data", "", "data set evaluated after every epoch (default: none)")
+	fs.StringVar(&o.evalFormat, "eval-format", "", "layout of --eval-data (default --format)")
+	fs.StringVar(&o.evalSetting, "eval-setting", string(data.General), "setting of the evaluation: general or hard")
+	fs.StringVar(&o.evalOut, "eval-out", "", "evaluation outputs folder (default HEAD.eval)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -104,6 +114,15 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	}
 	if o.cache == "" {
 		o.cache = o.out + ".cache"
+	}
+	if o.evalFormat == "" {
+		o.evalFormat = o.format
+	}
+	if o.evalOut == "" {
+		o.evalOut = o.out + ".eval"
+	}
+	if _, err := data.ParseSetting(o.evalSetting); err != nil {
+		return o, usageErrorf("--eval-setting: %v", err)
 	}
 	return o, nil
 }
@@ -304,6 +323,15 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		}
 		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s and %s.ckpt\n",
 			epoch+1, o.epochs, mean.Total(), mean.Image, mean.Focal, mean.Dice, mean.Disc, mean.Orth, o.out, o.out)
+		if o.evalData != "" {
+			fmt.Fprintf(stdout, "evaluation after epoch %d on %s:\n", epoch+1, o.evalData)
+			eo := evalOptions{root: o.evalData, format: o.evalFormat, backbone: o.backbone, headPath: o.out,
+				setting: o.evalSetting, backend: o.backend, out: filepath.Join(o.evalOut, fmt.Sprintf("epoch-%d", epoch+1)),
+				cache: o.cache, nShot: o.nShot, aShot: o.aShot, size: o.size, seed: o.seed, quiet: true}
+			if err := evaluate(eo, stdout, stderr); err != nil {
+				return nil, fmt.Errorf("train: evaluation after epoch %d: %w", epoch+1, err)
+			}
+		}
 	}
 	if bar != nil {
 		bar.Finish()

@@ -130,3 +130,30 @@ func TestTrainResume(t *testing.T) {
 		t.Errorf("resume with another learning rate: %v", err)
 	}
 }
+
+// TestTrainEval: --eval-data evaluates the head after every epoch with ideal eval's
+// code and prints its table.
+func TestTrainEval(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	out := filepath.Join(dir, "h.safetensors")
+	o, err := parseTrainFlags([]string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+		"--out", out, "--epochs", "2", "--episodes", "3", "--batch", "3", "--vectors", "8", "--eval-data", dataDir, "--eval-setting", "hard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	if _, err := trainHead(o, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(stdout.String(), "Mean"); n != 2 {
+		t.Errorf("%d tables printed, want 2:\n%s", n, stdout.String())
+	}
+	for _, e := range []string{"epoch-1", "epoch-2"} {
+		if _, err := os.Stat(filepath.Join(out+".eval", e, "metrics.json")); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := parseTrainFlags([]string{"--data", "d", "--backbone", "b", "--out", "o", "--eval-setting", "easy"}); err == nil {
+		t.Error("--eval-setting easy accepted")
+	}
+}
