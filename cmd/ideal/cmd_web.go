@@ -36,13 +36,14 @@ func runWeb(args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
-	h, err := webHandler()
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
+	}
+	defer ln.Close()
+	h, err := webHandler()
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "ideal web: serving http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 	return http.Serve(ln, h)

@@ -6,7 +6,7 @@ $('counter').addEventListener('click', () => {
   count++;
   $('count').textContent = count;
   // Lets a test check that the click was handled while a query was being scored.
-  document.body.dataset.clickedWhile = document.body.dataset.state || '';
+  document.body.dataset.clickedWhile = $('status').textContent;
 });
 function setState(s, text) {
   document.body.dataset.state = s;
