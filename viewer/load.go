@@ -78,7 +78,8 @@ func flatten(rows [][]float32, g int, what string) ([]float32, error) {
 
 // Load opens a results folder: the JSON written by `ideal score --json` (dir/*.json,
 // or dir itself when it is that file). A query's image is read from its path when it
-// is an image (paths are relative to the folder when not absolute); its ground truth
+// is an image (a relative path is looked up in the folder, then in the working
+// directory); its ground truth
 // is NAME_mask.png in the folder when present (NAME: the query's base name without
 // extension), sized like the image.
 func Load(dir string) ([]*Query, error) {
@@ -132,7 +133,11 @@ func Load(dir string) ([]*Query, error) {
 func (q *Query) loadFiles(dir string) error {
 	p := q.Path
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(dir, p)
+		// `ideal score` records paths as given on its command line: relative to where
+		// it ran, which is often not the results folder; try the folder first.
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			p = filepath.Join(dir, p)
+		}
 	}
 	if !strings.EqualFold(filepath.Ext(p), ".safetensors") {
 		img, err := imaging.LoadRGB(p)

@@ -48,6 +48,16 @@ func writeCase(t *testing.T, dir string) {
 		hot := i == 1
 		out.Queries = append(out.Queries, q{Path: name, Score: map[bool]float32{false: 0.1, true: 0.9}[hot], Map: grid(hot), SN: grid(false), SA: grid(hot)})
 	}
+	// Ground truth of "bad": the defect patch, image pixels x 32–47, y 16–31.
+	mask := image.NewGray(image.Rect(0, 0, 64, 64))
+	for y := 16; y < 32; y++ {
+		for x := 32; x < 48; x++ {
+			mask.Pix[y*64+x] = 255
+		}
+	}
+	if err := imaging.WritePNG(filepath.Join(dir, "bad_mask.png"), mask); err != nil {
+		t.Fatal(err)
+	}
 	data, err := json.Marshal(out)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +136,10 @@ func TestScreenshotUnderX(t *testing.T) {
 	}
 	// The map says hot over the defect and cold elsewhere: inferno(≈1) is bright yellow,
 	// inferno(0) black, so the defect is far brighter than the background.
+	// The ground-truth contour: image column 32 is screen columns 128–131.
+	if got, want := at(img, 129, 100), viewer.GroundTruthColour; got != [3]int{int(want[0]), int(want[1]), int(want[2])} {
+		t.Errorf("ground-truth contour at (129,100) %v, want %v", got, want)
+	}
 	hot, cold := at(img, 160, 96), at(img, 20, 48)
 	if hot[0]-cold[0] < 80 || hot[1]-cold[1] < 80 {
 		t.Errorf("defect %v is not brighter than the background %v as the map says", hot, cold)
