@@ -1,4 +1,4 @@
-package main
+package viewer
 
 import (
 	"encoding/json"
@@ -7,15 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/imaging"
-	"github.com/ideal-fsad/ideal/viewer"
 )
 
-// writeCase writes a results folder: two 64×64 grey queries with 4×4 maps, the first
+// writeWindowCase writes a results folder: two 64×64 grey queries with 4×4 maps, the first
 // with A = 1 on patch (row 1, col 2) and 0 elsewhere, the second all 0.
-func writeCase(t *testing.T, dir string) {
+func writeWindowCase(t *testing.T, dir string) {
 	t.Helper()
 	grey := image.NewRGBA(image.Rect(0, 0, 64, 64))
 	for i := range grey.Pix {
@@ -67,8 +67,10 @@ func writeCase(t *testing.T, dir string) {
 	}
 }
 
-// TestScreenshotUnderX builds and runs the real viewer (under Xvfb in `make test`),
-// takes a screenshot and checks the heat map over the defect.
+// TestScreenshotUnderX builds and runs the real viewer, cmd/ideal-view (under Xvfb in
+// `make test`), takes a screenshot and checks the heat map over the defect. It lives
+// here, not beside the binary, because a package that links Ebiten panics at start-up
+// without a display, so it could not skip.
 func TestScreenshotUnderX(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
 		if os.Getenv("IDEAL_REQUIRE_GPU") == "1" {
@@ -81,14 +83,25 @@ func TestScreenshotUnderX(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "ideal-view")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ideal-view").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dir := filepath.Join(tmp, "results")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeCase(t, dir)
+	writeWindowCase(t, dir)
+	for name, args := range map[string][]string{
+		"no folder":      {},
+		"two folders":    {dir, dir},
+		"tiny window":    {"--width", "10", dir},
+		"zero frames":    {"--screenshot", filepath.Join(tmp, "s.png"), "--frames", "0", dir},
+		"missing folder": {filepath.Join(dir, "nope")},
+	} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err == nil || !strings.Contains(string(out), "ideal-view: ") {
+			t.Errorf("%s: exit %v, output %s", name, err, out)
+		}
+	}
 	shot := filepath.Join(tmp, "shot.png")
 	if keep := os.Getenv("IDEAL_VIEW_SCREENSHOT"); keep != "" {
 		shot = keep
@@ -111,11 +124,11 @@ func TestScreenshotUnderX(t *testing.T) {
 	}
 	// What the window should show: the worst query ("bad") fitted into 256×256 (zoom 4),
 	// inferno at opacity 0.5 over grey 128. The defect patch covers screen x 128–191, y 64–127.
-	qs, err := viewer.Load(dir)
+	qs, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := viewer.New(qs)
+	s, err := New(qs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +150,7 @@ func TestScreenshotUnderX(t *testing.T) {
 	// The map says hot over the defect and cold elsewhere: inferno(≈1) is bright yellow,
 	// inferno(0) black, so the defect is far brighter than the background.
 	// The ground-truth contour: image column 32 is screen columns 128–131.
-	if got, want := at(img, 129, 100), viewer.GroundTruthColour; got != [3]int{int(want[0]), int(want[1]), int(want[2])} {
+	if got, want := at(img, 129, 100), GroundTruthColour; got != [3]int{int(want[0]), int(want[1]), int(want[2])} {
 		t.Errorf("ground-truth contour at (129,100) %v, want %v", got, want)
 	}
 	hot, cold := at(img, 160, 96), at(img, 20, 48)
