@@ -388,6 +388,20 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "scores.json")); err != nil {
 		t.Errorf("loading the JSON by name: %v", err)
 	}
+	// Paths recorded relative to where `ideal score` ran, not to the results folder.
+	runDir := t.TempDir()
+	writeResults(t, runDir, 16)
+	res := filepath.Join(runDir, "results")
+	if err := os.Mkdir(res, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(runDir, "scores.json"), filepath.Join(res, "scores.json")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(runDir)
+	if qs, err := Load("results"); err != nil || qs[0].Image == nil {
+		t.Errorf("path relative to the working directory: %v", err)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
