@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ideal-fsad/ideal/wasm/engine"
+	"github.com/ideal-fsad/ideal/weights"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -23,10 +26,10 @@ type pageResult struct {
 	MS    float64 `json:"ms"`
 }
 
-// TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
-// checks a click is handled while a query is being scored, and compares the scores the
-// page shows with the same engine run natively.
-func TestWebSampleInChromium(t *testing.T) {
+// startWebAndChromium serves the demo on a loopback port and starts headless Chromium;
+// both stop when the test ends. It skips the test when Chromium is not installed.
+func startWebAndChromium(t *testing.T, timeout time.Duration) (context.Context, string) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not found: install Debian's chromium package (make deps) to run the browser test", chromiumPath)
 	}
@@ -40,8 +43,7 @@ func TestWebSampleInChromium(t *testing.T) {
 	}
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
-	defer srv.Close()
-
+	t.Cleanup(func() { srv.Close() })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
@@ -49,40 +51,67 @@ func TestWebSampleInChromium(t *testing.T) {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancelT()
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelT(); cancel(); cancelA() })
+	return ctx, "http://" + ln.Addr().String() + "/"
+}
 
-	poll := func(expr string, every time.Duration) error {
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(every)))
-		return err
+// pollJS waits, without a timeout of its own (ctx bounds it), for expr to be truthy.
+func pollJS(ctx context.Context, expr string, every time.Duration) error {
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(every), chromedp.WithPollingTimeout(0)))
+	return err
+}
+
+// waitResults waits for the page's run to end and reads its final state, status line
+// and results; it fails the test unless the run ended "done".
+func waitResults(t *testing.T, ctx context.Context) []pageResult {
+	t.Helper()
+	if err := pollJS(ctx, `document.body.dataset.state !== 'scoring'`, 20*time.Millisecond); err != nil {
+		t.Fatalf("chromium: %v", err)
 	}
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.state + ': ' + document.getElementById('status').textContent`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if !strings.HasPrefix(state, "done") {
+		t.Fatalf("page ended as %q", state)
+	}
+	results, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageResult](`Array.from(document.querySelectorAll('.result')).map(c => ({name: c.dataset.name, score: Number(c.dataset.score), ms: Number(c.dataset.ms)}))`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return results
+}
+
+func sampleRefs() (normals, abnormals, masks [][]byte) {
+	smp := engine.Sample()
+	for _, n := range smp.Normals {
+		normals = append(normals, n.PNG)
+	}
+	return normals, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}
+}
+
+// TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
+// checks a click is handled while a query is being scored, and compares the scores the
+// page shows with the same engine run natively.
+func TestWebSampleInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
 	step := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("chromium: %v", err)
 		}
 	}
-	step(chromedp.Do(ctx, chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+	step(chromedp.Do(ctx, chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("sample")), chromedp.Click(chromedp.ID("sample"))))
 	// Wait until a query is being scored, then click the counter through the browser's
 	// input pipeline: the page must handle it before the run ends.
-	step(poll(`document.getElementById('status').textContent.startsWith('scoring query') || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
+	step(pollJS(ctx, `document.getElementById('status').textContent.startsWith('scoring query') || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
 	step(chromedp.Do(ctx, chromedp.Click(chromedp.ID("counter"))))
 	clickedWhile, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.clickedWhile || ''`))
 	step(err)
-	step(poll(`document.body.dataset.state !== 'scoring'`, 20*time.Millisecond))
-	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.state`))
-	step(err)
-	status, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('status').textContent`))
-	step(err)
-	results, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageResult](`Array.from(document.querySelectorAll('.result')).map(c => ({name: c.dataset.name, score: Number(c.dataset.score), ms: Number(c.dataset.ms)}))`))
-	step(err)
-	if state != "done" {
-		t.Fatalf("page ended in state %q: %s", state, status)
-	}
+	results := waitResults(t, ctx)
 	if !strings.HasPrefix(clickedWhile, "scoring query") {
 		t.Errorf("the counter click was handled while the status read %q, not while a query was being scored", clickedWhile)
 	}
@@ -93,18 +122,14 @@ func TestWebSampleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	smp := engine.Sample()
-	var normals [][]byte
-	for _, n := range smp.Normals {
-		normals = append(normals, n.PNG)
-	}
-	if _, err := s.SetReferences(normals, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}); err != nil {
+	if _, err := s.SetReferences(sampleRefs()); err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != len(smp.Queries) {
-		t.Fatalf("page shows %d results, want %d", len(results), len(smp.Queries))
+	queries := engine.Sample().Queries
+	if len(results) != len(queries) {
+		t.Fatalf("page shows %d results, want %d", len(results), len(queries))
 	}
-	for i, q := range smp.Queries {
+	for i, q := range queries {
 		start := time.Now()
 		r, err := s.Score(q.PNG)
 		if err != nil {
@@ -118,6 +143,66 @@ func TestWebSampleInChromium(t *testing.T) {
 		t.Logf("%s: score page %.6f native %.6f; time per query Chromium %.0f ms, native %.0f ms",
 			q.Name, got.Score, r.ImageScore, got.MS, float64(native.Microseconds())/1000)
 	}
+}
+
+// TestWebViTSTiming loads a seeded random ViT-S/14 backbone file through the page's file
+// input and scores one sample query at IDEAL_WEB_VITS_SIZE (default 224) in Chromium and
+// natively. Slow: runs only with IDEAL_WEB_VITS=1.
+func TestWebViTSTiming(t *testing.T) {
+	if os.Getenv("IDEAL_WEB_VITS") == "" {
+		t.Skip("set IDEAL_WEB_VITS=1 (and optionally IDEAL_WEB_VITS_SIZE) to time ViT-S/14 in Chromium")
+	}
+	size := 224
+	if v := os.Getenv("IDEAL_WEB_VITS_SIZE"); v != "" {
+		size, _ = strconv.Atoi(v)
+	}
+	ctx, url := startWebAndChromium(t, 9*time.Minute)
+	dir := t.TempDir()
+	bb := filepath.Join(dir, "vits.safetensors")
+	if err := weights.WriteSafetensors(bb, randomBackbone(384, 12, 14, 37, 0), map[string]string{"num_attention_heads": "6"}); err != nil {
+		t.Fatal(err)
+	}
+	smp := engine.Sample()
+	files := map[string][]byte{"normal.png": smp.Normals[0].PNG, "abnormal.png": smp.Abnormal.PNG, "mask.png": smp.Mask.PNG, "query.png": smp.Queries[1].PNG}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := func(id, name string) chromedp.Action[chromedp.Void] {
+		return chromedp.SetUploadFiles(chromedp.ID(id), []string{filepath.Join(dir, name)})
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("run")),
+		up("backbone", "vits.safetensors"), up("normals", "normal.png"), up("abnormal", "abnormal.png"),
+		up("mask", "mask.png"), up("queries", "query.png"),
+		chromedp.SetValue(chromedp.ID("size"), strconv.Itoa(size)), chromedp.Click(chromedp.ID("run"))); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	results := waitResults(t, ctx)
+
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := engine.NewFromBytes(data, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.SetReferences([][]byte{smp.Normals[0].PNG}, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, err := s.Score(smp.Queries[1].PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native := time.Since(start)
+	if len(results) != 1 || math.Abs(results[0].Score-float64(r.ImageScore)) > 1e-4 {
+		t.Fatalf("page %+v, native score %.6f", results, r.ImageScore)
+	}
+	t.Logf("ViT-S/14 at %d: time per query Chromium %.0f ms, native (pure Go, 1 thread) %.0f ms; score %.6f",
+		size, results[0].MS, float64(native.Microseconds())/1000, r.ImageScore)
 }
 
 func TestWebBadFlags(t *testing.T) {

@@ -24,6 +24,7 @@ function run(job) {
   worker.postMessage(Object.assign({type: 'run'}, job));
 }
 $('run').addEventListener('click', async () => {
+  setState('scoring', 'reading files');
   try {
     const ab = $('abnormal').files.length ? [await readFile($('abnormal').files[0])] : [];
     const mk = $('mask').files.length ? [await readFile($('mask').files[0])] : [];
