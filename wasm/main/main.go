@@ -5,8 +5,8 @@
 // the worker's global object; each returns a JS object with either the result fields or
 // "error".
 //
-//	idealInitDemo()                       -> {width, size}
-//	idealLoadBackbone(bytes, size)        -> {width, size}
+//	idealInitDemo()                       -> {}   (the built-in seeded random demo backbone, S = 224)
+//	idealLoadBackbone(bytes, size)        -> {}   (a weight file's bytes; S = size, default 224)
 //	idealSetReferences(normals, abnormals, masks) -> {warnings}   (arrays of Uint8Array)
 //	idealScore(bytes)                     -> {image_score, grid, map: Float32Array, overlay: Uint8Array}
 //	idealSample()                         -> {normals, abnormal, mask, queries}   ({name, bytes} each)
@@ -53,7 +53,7 @@ func setSession(s *engine.Session, err error) any {
 		session.Close()
 	}
 	session = s
-	return map[string]any{"size": engine.DemoSize}
+	return map[string]any{}
 }
 
 func image(s engine.SampleImage) any {
