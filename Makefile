@@ -5,7 +5,7 @@ BIN     := bin
 # Ebiten viewer, which needs cgo on Linux).
 PUREGO   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ideal-view)
 
-.PHONY: all build deps test vet purego demo clean
+.PHONY: all build deps test vet purego demo wasm clean
 
 all: build
 
@@ -29,6 +29,13 @@ test: deps vet purego
 demo: deps
 	$(GO) build -o $(BIN)/ideal ./cmd/ideal
 	bash scripts/demo.sh
+
+# The browser demo as static files in wasm/site/static/ (served by `ideal web`, which
+# embeds them when this ran before the binary was built).
+wasm:
+	mkdir -p wasm/site/static
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" wasm/site/static/
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -o wasm/site/static/ideal.wasm ./wasm/main
 
 clean:
 	rm -rf $(BIN) demo-out

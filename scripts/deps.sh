@@ -8,6 +8,8 @@ pkgs=(
   libxinerama-dev libxi-dev libxxf86vm-dev libasound2-dev
   # a GL 4.5 core context without a GPU: Mesa llvmpipe under a virtual X server
   xvfb xauth libgl1-mesa-dri
+  # the browser demo's end-to-end test drives headless Chromium
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
