@@ -97,7 +97,10 @@ func DecodeSafetensors(r io.Reader, size int64) (*File, error) {
 		}
 		list = append(list, named{name, e})
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].e.Offsets[0] < list[j].e.Offsets[0] })
+	sort.Slice(list, func(i, j int) bool { // by start, empty tensors before a non-empty one at the same byte
+		a, b := list[i].e.Offsets, list[j].e.Offsets
+		return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
+	})
 	dataSize := size - 8 - int64(n)
 	var pos int64
 	for _, t := range list {
