@@ -89,7 +89,7 @@ Heatmap overlays: $OUT/normal-only/overlays/<class>/ and $OUT/ideal/overlays/<cl
 The baseline's smoothed maps (float32 TIFF, official MVTec layout): $OUT/normal-only/maps
   re-score them with: $IDEAL metrics --data $OUT/data --maps $OUT/normal-only/maps --scores $OUT/normal-only/scores.csv
   (the baseline's normal references are training images, so every test image has a map;
-  IDEAL's abnormal reference is a test image and is not scored)
+  IDEAL's abnormal reference is a test image and is not scored: add --skip-missing for an IDEAL run's maps)
 Demo finished in $(($(date +%s) - start)) s.
 
 To run on real data with real weights:
