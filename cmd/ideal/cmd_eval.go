@@ -132,13 +132,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	case o.overlays < 0:
 		return o, usageErrorf("--overlays %d must be ≥ 0", o.overlays)
 	}
-	if *classes != "" {
-		for _, c := range strings.Split(*classes, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				o.classes = append(o.classes, c)
-			}
-		}
-	}
+	o.classes = splitList(*classes)
 	if o.cache == "" {
 		o.cache = filepath.Join(o.out, "cache")
 	}

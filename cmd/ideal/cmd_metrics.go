@@ -80,9 +80,7 @@ func parseMetricsFlags(args []string) (metricsOptions, error) {
 	if !(o.proLimit > 0 && o.proLimit <= 1) {
 		return o, usageErrorf("--pro-limit %v is outside (0, 1]", o.proLimit)
 	}
-	if *classes != "" {
-		o.classes = strings.Split(*classes, ",")
-	}
+	o.classes = splitList(*classes)
 	return o, nil
 }
 

@@ -51,15 +51,11 @@ func runSynth(args []string) error {
 		return usageErrorf("--size %d out of range [32, 4096]", *size)
 	}
 	opt := synth.Options{Size: *size, Seed: *seed, Train: *train, TestGood: *test, PerDefect: *perDefect, Replace: *replace}
-	if *classes != "" {
-		for _, c := range strings.Split(*classes, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				if synth.DefectTypes(c) == nil {
-					return usageErrorf("unknown class %q (known: %s)", c, strings.Join(synth.Classes(), ", "))
-				}
-				opt.Classes = append(opt.Classes, c)
-			}
+	for _, c := range splitList(*classes) {
+		if synth.DefectTypes(c) == nil {
+			return usageErrorf("unknown class %q (known: %s)", c, strings.Join(synth.Classes(), ", "))
 		}
+		opt.Classes = append(opt.Classes, c)
 	}
 	var bar *progressbar.ProgressBar
 	if !*quiet {

@@ -105,13 +105,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	case !(o.dropout >= 0 && o.dropout < 1):
 		return o, usageErrorf("--dropout %g must be in [0, 1)", o.dropout)
 	}
-	if *classes != "" {
-		for _, c := range strings.Split(*classes, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				o.classes = append(o.classes, c)
-			}
-		}
-	}
+	o.classes = splitList(*classes)
 	if o.cache == "" {
 		o.cache = o.out + ".cache"
 	}
