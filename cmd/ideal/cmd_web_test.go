@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/wasm/engine"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -94,7 +96,8 @@ func sampleRefs() (normals, abnormals, masks [][]byte) {
 
 // TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
 // checks a click is handled while a query is being scored, and compares the scores the
-// page shows with the same engine run natively.
+// page shows with the same engine run natively and with 'ideal score' on the same
+// inputs (the sample written to PNG files, the demo backbone and head to safetensors).
 func TestWebSampleInChromium(t *testing.T) {
 	ctx, url := startWebAndChromium(t, 3*time.Minute)
 	step := func(err error) {
@@ -129,6 +132,8 @@ func TestWebSampleInChromium(t *testing.T) {
 	if len(results) != len(queries) {
 		t.Fatalf("page shows %d results, want %d", len(results), len(queries))
 	}
+	cli := scoreSampleWithCLI(t)
+	var maxCLI float64
 	for i, q := range queries {
 		start := time.Now()
 		r, err := s.Score(q.PNG)
@@ -140,9 +145,90 @@ func TestWebSampleInChromium(t *testing.T) {
 		if got.Name != q.Name || math.Abs(got.Score-float64(r.ImageScore)) > 1e-4 {
 			t.Errorf("query %d: page %s = %.6f, native %s = %.6f", i, got.Name, got.Score, q.Name, r.ImageScore)
 		}
-		t.Logf("%s: score page %.6f native %.6f; time per query Chromium %.0f ms, native %.0f ms",
-			q.Name, got.Score, r.ImageScore, got.MS, float64(native.Microseconds())/1000)
+		d := math.Abs(got.Score - float64(cli[i]))
+		maxCLI = max(maxCLI, d)
+		if d > 1e-4 {
+			t.Errorf("query %d: page %s = %.6f, ideal score CLI = %.6f", i, got.Name, got.Score, cli[i])
+		}
+		t.Logf("%s: score page %.6f native engine %.6f ideal score CLI %.6f; time per query Chromium %.0f ms, native %.0f ms",
+			q.Name, got.Score, r.ImageScore, cli[i], got.MS, float64(native.Microseconds())/1000)
 	}
+	t.Logf("max |page − ideal score CLI| = %.3g", maxCLI)
+}
+
+// scoreSampleWithCLI writes the built-in sample's images and mask as PNG files and the
+// demo backbone and head as safetensors, runs 'ideal score' on them at the demo's input
+// size and returns each sample query's image score from the JSON output, in order.
+func scoreSampleWithCLI(t *testing.T) []float32 {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bb := filepath.Join(dir, "backbone.safetensors")
+	demo := engine.DemoBackbone()
+	if demo.Metadata["num_attention_heads"] != strconv.Itoa(engine.DemoHeads) {
+		t.Fatalf("demo backbone metadata %v does not record its %d attention heads", demo.Metadata, engine.DemoHeads)
+	}
+	if err := weights.WriteSafetensors(bb, demo.Tensors, demo.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	// The scores hardly depend on the head count (LayerScale 1e-5), so check directly
+	// that the CLI's loader reads the demo's.
+	if m, err := dinov2.Load(bb, dinov2.Options{}); err != nil {
+		t.Fatal(err)
+	} else if m.Heads != engine.DemoHeads {
+		t.Fatalf("the written demo backbone loads with %d attention heads, want %d", m.Heads, engine.DemoHeads)
+	}
+	hw, err := engine.DemoHead(engine.DemoWidth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd := filepath.Join(dir, "head.safetensors")
+	if err := hw.WriteFile(hd); err != nil {
+		t.Fatal(err)
+	}
+	smp := engine.Sample()
+	args := []string{"--backbone", bb, "--head", hd, "--size", strconv.Itoa(engine.DemoSize)}
+	for i, n := range smp.Normals {
+		args = append(args, "--normal", write("normal"+strconv.Itoa(i)+".png", n.PNG))
+	}
+	args = append(args, "--abnormal", write("abnormal.png", smp.Abnormal.PNG), "--abnormal-mask", write("mask.png", smp.Mask.PNG))
+	out := filepath.Join(dir, "out.json")
+	args = append(args, "--json", out)
+	var qpaths []string
+	for i, q := range smp.Queries {
+		p := write("query"+strconv.Itoa(i)+".png", q.PNG)
+		qpaths = append(qpaths, p)
+		args = append(args, p)
+	}
+	if err := runScore(args); err != nil {
+		t.Fatalf("ideal score %s: %v", strings.Join(args, " "), err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res scoreJSON
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Queries) != len(qpaths) {
+		t.Fatalf("ideal score: %d queries in the JSON, want %d", len(res.Queries), len(qpaths))
+	}
+	scores := make([]float32, len(qpaths))
+	for i, q := range res.Queries {
+		if q.Path != qpaths[i] {
+			t.Fatalf("ideal score: JSON query %d is %s, want %s", i, q.Path, qpaths[i])
+		}
+		scores[i] = q.ImageScore
+	}
+	return scores
 }
 
 // TestWebViTSTiming loads a seeded random ViT-S/14 backbone file through the page's file

@@ -48,14 +48,22 @@ type Result struct {
 
 // NewDemo returns a session with the built-in demo backbone and a seeded random head.
 func NewDemo() (*Session, error) {
-	f := &weights.File{Tensors: demoBackbone(DemoWidth, DemoDepth, 14, demoGrid, demoSeed),
-		Metadata: map[string]string{"num_attention_heads": strconv.Itoa(DemoHeads)}}
-	m, err := dinov2.FromFile(f, dinov2.Options{Heads: DemoHeads})
+	m, err := dinov2.FromFile(DemoBackbone(), dinov2.Options{Heads: DemoHeads})
 	if err != nil {
 		return nil, fmt.Errorf("engine: demo backbone: %w", err)
 	}
 	return newSession(m, DemoSize)
 }
+
+// DemoBackbone returns the built-in demo backbone's tensors (Hugging Face names) with
+// its head count in the metadata, e.g. to write it to a file for the CLI.
+func DemoBackbone() *weights.File {
+	return &weights.File{Tensors: demoBackbone(DemoWidth, DemoDepth, 14, demoGrid, demoSeed),
+		Metadata: map[string]string{"num_attention_heads": strconv.Itoa(DemoHeads)}}
+}
+
+// DemoHead returns the seeded random head every session uses for a backbone of width c.
+func DemoHead(c int) (*head.Weights, error) { return head.Init(c, demoM, demoSeed) }
 
 // NewFromBytes returns a session with a backbone read from a weight file's bytes
 // (safetensors, .pth or TorchScript) and a seeded random head of the backbone's width.
@@ -75,7 +83,7 @@ func newSession(m *dinov2.Model, size int) (*Session, error) {
 	if err := m.CheckSize(size); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	hw, err := head.Init(m.Width, demoM, demoSeed)
+	hw, err := DemoHead(m.Width)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
