@@ -91,19 +91,7 @@ func readMVTecClass(dir, name string, names layoutNames) (Class, error) {
 			}
 			continue
 		}
-		mdir := filepath.Join(dir, "ground_truth", t)
-		masks := readMaskIndex(mdir)
-		for _, im := range imgs {
-			p := filepath.Join(tdir, im)
-			m := masks.find(im)
-			if m == "" {
-				c.Problems = append(c.Problems, &SampleError{Class: name, Path: p,
-					Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
-				continue
-			}
-			c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
-				Key: key(SplitTest, t, im)})
-		}
+		c.addAnomalies(tdir, filepath.Join(dir, "ground_truth", t), t, imgs)
 	}
 	if len(c.Test) == 0 {
 		return c, emptyTest(name, testDir, c.Problems)
@@ -341,19 +329,7 @@ func readFolderClass(dir, name string) (Class, error) {
 			if err != nil {
 				return c, err
 			}
-			mdir := filepath.Join(dir, "masks", t)
-			masks := readMaskIndex(mdir)
-			for _, im := range imgs {
-				p := filepath.Join(tdir, im)
-				m := masks.find(im)
-				if m == "" {
-					c.Problems = append(c.Problems, &SampleError{Class: name, Path: p,
-						Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
-					continue
-				}
-				c.Test = append(c.Test, Sample{Class: name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
-					Key: key(SplitTest, t, im)})
-			}
+			c.addAnomalies(tdir, filepath.Join(dir, "masks", t), t, imgs)
 		}
 	}
 	if len(c.Test) == 0 {
@@ -364,4 +340,21 @@ func readFolderClass(dir, name string) (Class, error) {
 	}
 	sortSamples(c.Test)
 	return c, nil
+}
+
+// addAnomalies adds the anomalous test images imgs of defect type t (in tdir) with
+// their masks from mdir; an image without a mask is recorded in c.Problems.
+func (c *Class) addAnomalies(tdir, mdir, t string, imgs []string) {
+	masks := readMaskIndex(mdir)
+	for _, im := range imgs {
+		p := filepath.Join(tdir, im)
+		m := masks.find(im)
+		if m == "" {
+			c.Problems = append(c.Problems, &SampleError{Class: c.Name, Path: p,
+				Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
+			continue
+		}
+		c.Test = append(c.Test, Sample{Class: c.Name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
+			Key: key(SplitTest, t, im)})
+	}
 }
