@@ -245,7 +245,7 @@ func TestWebViTSTiming(t *testing.T) {
 	ctx, url := startWebAndChromium(t, 9*time.Minute)
 	dir := t.TempDir()
 	bb := filepath.Join(dir, "vits.safetensors")
-	if err := weights.WriteSafetensors(bb, randomBackbone(384, 12, 14, 37, 0), map[string]string{"num_attention_heads": "6"}); err != nil {
+	if err := weights.WriteSafetensors(bb, dinov2.RandomWeights(384, 12, 14, 37, 0), map[string]string{"num_attention_heads": "6"}); err != nil {
 		t.Fatal(err)
 	}
 	smp := engine.Sample()

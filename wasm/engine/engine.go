@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
-	"math/rand/v2"
 	"strconv"
 
 	"github.com/ideal-fsad/ideal/cpu"
@@ -58,7 +57,7 @@ func NewDemo() (*Session, error) {
 // DemoBackbone returns the built-in demo backbone's tensors (Hugging Face names) with
 // its head count in the metadata, e.g. to write it to a file for the CLI.
 func DemoBackbone() *weights.File {
-	return &weights.File{Tensors: demoBackbone(DemoWidth, DemoDepth, 14, demoGrid, demoSeed),
+	return &weights.File{Tensors: dinov2.RandomWeights(DemoWidth, DemoDepth, 14, demoGrid, demoSeed),
 		Metadata: map[string]string{"num_attention_heads": strconv.Itoa(DemoHeads)}}
 }
 
@@ -179,51 +178,4 @@ func (s *Session) Score(query []byte) (*Result, error) {
 		return nil, fmt.Errorf("engine: overlay: %w", err)
 	}
 	return &Result{ImageScore: r.ImageScore, Grid: r.Grid, Map: r.Map, OverlayPNG: buf.Bytes()}, nil
-}
-
-// demoBackbone returns seeded random DINOv2 tensors (Hugging Face names): truncated
-// normal (std 0.02) weights and position embedding, biases 0, LayerNorms 1/0,
-// LayerScale 1e-5, as a DINOv2 ViT starts its training.
-func demoBackbone(c, depth, patch, grid int, seed uint64) map[string]*tensor.Dense {
-	rng := rand.New(rand.NewPCG(seed, 0x1dea1))
-	trunc := func(shape ...int) *tensor.Dense {
-		t := tensor.New(shape...)
-		for i := range t.Data {
-			v := rng.NormFloat64()
-			for v < -2 || v > 2 {
-				v = rng.NormFloat64()
-			}
-			t.Data[i] = float32(0.02 * v)
-		}
-		return t
-	}
-	fill := func(v float32, shape ...int) *tensor.Dense {
-		t := tensor.New(shape...)
-		for i := range t.Data {
-			t.Data[i] = v
-		}
-		return t
-	}
-	ts := map[string]*tensor.Dense{
-		"embeddings.patch_embeddings.projection.weight": trunc(c, 3, patch, patch),
-		"embeddings.patch_embeddings.projection.bias":   fill(0, c),
-		"embeddings.cls_token":                          trunc(1, 1, c),
-		"embeddings.mask_token":                         fill(0, 1, c),
-		"embeddings.position_embeddings":                trunc(1, 1+grid*grid, c),
-		"layernorm.weight":                              fill(1, c),
-		"layernorm.bias":                                fill(0, c),
-	}
-	for i := range depth {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		for _, n := range []string{"attention.attention.query", "attention.attention.key", "attention.attention.value", "attention.output.dense"} {
-			ts[p+n+".weight"], ts[p+n+".bias"] = trunc(c, c), fill(0, c)
-		}
-		ts[p+"mlp.fc1.weight"], ts[p+"mlp.fc1.bias"] = trunc(4*c, c), fill(0, 4*c)
-		ts[p+"mlp.fc2.weight"], ts[p+"mlp.fc2.bias"] = trunc(c, 4*c), fill(0, c)
-		for _, n := range []string{"norm1", "norm2"} {
-			ts[p+n+".weight"], ts[p+n+".bias"] = fill(1, c), fill(0, c)
-		}
-		ts[p+"layer_scale1.lambda1"], ts[p+"layer_scale2.lambda1"] = fill(1e-5, c), fill(1e-5, c)
-	}
-	return ts
 }

@@ -1,0 +1,57 @@
+package dinov2
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/ideal-fsad/ideal/tensor"
+)
+
+// RandomWeights initialises a DINOv2 ViT (Hugging Face names) the way its training starts: Linear and
+// patch weights and the position embedding truncated normal (std 0.02, cut at ±2σ),
+// the CLS token N(0, 1e-6²), biases 0, LayerNorms 1/0, LayerScale 1e-5. It is
+// deterministic for a seed; the demo, the browser engine and tests use it.
+func RandomWeights(c, depth, patch, grid int, seed uint64) map[string]*tensor.Dense {
+	rng := rand.New(rand.NewPCG(seed, 0x1dea1))
+	trunc := func(std float64, shape ...int) *tensor.Dense {
+		t := tensor.New(shape...)
+		for i := range t.Data {
+			v := rng.NormFloat64()
+			for v < -2 || v > 2 {
+				v = rng.NormFloat64()
+			}
+			t.Data[i] = float32(std * v)
+		}
+		return t
+	}
+	fill := func(v float32, shape ...int) *tensor.Dense {
+		t := tensor.New(shape...)
+		for i := range t.Data {
+			t.Data[i] = v
+		}
+		return t
+	}
+	ts := map[string]*tensor.Dense{
+		"embeddings.patch_embeddings.projection.weight": trunc(0.02, c, 3, patch, patch),
+		"embeddings.patch_embeddings.projection.bias":   fill(0, c),
+		"embeddings.cls_token":                          trunc(1e-6, 1, 1, c),
+		"embeddings.mask_token":                         fill(0, 1, c),
+		"embeddings.position_embeddings":                trunc(0.02, 1, 1+grid*grid, c),
+		"layernorm.weight":                              fill(1, c),
+		"layernorm.bias":                                fill(0, c),
+	}
+	for i := range depth {
+		p := fmt.Sprintf("encoder.layer.%d.", i)
+		for _, n := range []string{"attention.attention.query", "attention.attention.key", "attention.attention.value", "attention.output.dense"} {
+			ts[p+n+".weight"] = trunc(0.02, c, c)
+			ts[p+n+".bias"] = fill(0, c)
+		}
+		ts[p+"mlp.fc1.weight"], ts[p+"mlp.fc1.bias"] = trunc(0.02, 4*c, c), fill(0, 4*c)
+		ts[p+"mlp.fc2.weight"], ts[p+"mlp.fc2.bias"] = trunc(0.02, c, 4*c), fill(0, c)
+		for _, n := range []string{"norm1", "norm2"} {
+			ts[p+n+".weight"], ts[p+n+".bias"] = fill(1, c), fill(0, c)
+		}
+		ts[p+"layer_scale1.lambda1"], ts[p+"layer_scale2.lambda1"] = fill(1e-5, c), fill(1e-5, c)
+	}
+	return ts
+}
