@@ -179,12 +179,9 @@ func (f *evalFeatures) get(path string) (*featcache.Entry, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if f.backbone == nil {
-		m, err := dinov2.Load(f.path, dinov2.Options{})
+		m, err := loadBackbone(f.path, f.size, dinov2.Options{})
 		if err != nil {
 			return nil, err
-		}
-		if err := m.CheckSize(f.size); err != nil {
-			return nil, usageErrorf("--size: %v", err)
 		}
 		f.backbone = m
 	}

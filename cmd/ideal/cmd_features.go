@@ -50,12 +50,9 @@ func runFeatures(args []string) error {
 	if err != nil {
 		return err
 	}
-	model, err := dinov2.Load(*backbone, dinov2.Options{Heads: *heads, Prefix: *prefix})
+	model, err := loadBackbone(*backbone, *size, dinov2.Options{Heads: *heads, Prefix: *prefix})
 	if err != nil {
 		return err
-	}
-	if err := model.CheckSize(*size); err != nil {
-		return usageErrorf("--size: %v", err)
 	}
 	hash, err := fileSHA256(*backbone)
 	if err != nil {

@@ -251,12 +251,9 @@ func (s *featureSource) fromImage(path string) (*scoreInput, error) {
 		if s.backbonePath == "" {
 			return nil, usageErrorf("%s is an image: --backbone is needed to compute its features", path)
 		}
-		m, err := dinov2.Load(s.backbonePath, dinov2.Options{})
+		m, err := loadBackbone(s.backbonePath, s.size, dinov2.Options{})
 		if err != nil {
 			return nil, err
-		}
-		if err := m.CheckSize(s.size); err != nil {
-			return nil, usageErrorf("--size: %v", err)
 		}
 		s.backbone = m
 	}
