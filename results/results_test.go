@@ -202,7 +202,9 @@ func TestMapsRejects(t *testing.T) {
 		}
 		return p(name)
 	}
-	d := func(v []float32, shape ...int) *tensor.Dense { return tensor.FromData(append([]float32(nil), v...), shape...) }
+	d := func(v []float32, shape ...int) *tensor.Dense {
+		return tensor.FromData(append([]float32(nil), v...), shape...)
+	}
 	good := raw("good", map[string]*tensor.Dense{"A": d(four, 2, 2), "s_n": d(four, 2, 2), "s_a": d(four, 2, 2)}, map[string]string{"grid": "2"})
 	full, _ := os.ReadFile(good)
 	if err := os.WriteFile(p("truncated"), full[:len(full)-5], 0o644); err != nil {
