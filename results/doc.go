@@ -7,7 +7,8 @@
 // "A", "s_n" and "s_a", each of shape [G, G] (row-major), and the metadata
 // {"format": "ideal-maps", "grid": "G"}. By convention it is DIR/maps/NAME.maps.safetensors.
 //
-// Paths inside DIR are stored relative to DIR, other paths absolute, so that the folder
-// opens from any working directory and can be moved as a whole when it holds its inputs.
+// Paths inside DIR (inputs, masks, maps files, the backbone and the head) are stored
+// relative to DIR, other paths absolute, so that the folder opens from any working
+// directory and can be moved as a whole when it holds its inputs.
 // Read returns every path absolute.
 package results

@@ -163,9 +163,10 @@ func (m *Manifest) clone() *Manifest {
 	return &out
 }
 
-// eachPath calls f on every file path of the manifest except Backbone and Head,
-// which are recorded as given.
+// eachPath calls f on every file path of the manifest.
 func (m *Manifest) eachPath(f func(*string)) {
+	f(&m.Backbone)
+	f(&m.Head)
 	for i := range m.Episodes {
 		e := &m.Episodes[i]
 		for j := range e.Normal {

@@ -33,6 +33,8 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	m := sample(dir, other)
 	want := sample(dir, other)
 	want.Version = Version
+	want.Backbone, _ = filepath.Abs(want.Backbone) // relative paths are the working directory's
+	want.Head, _ = filepath.Abs(want.Head)
 	if err := Write(dir, m); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
+	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -38,6 +39,9 @@ patches are the abnormal references' patches outside their masks.
 --out writes per query NAME_overlay.png (heatmap over the image at its original size; for
 a features query, the heatmap alone at S×S) and NAME_map.tiff (the anomaly map A at that
 size, float32 TIFF). The overlay colours span the range of A over all queries of the run.
+--out also writes DIR/view.json and DIR/maps/NAME.maps.safetensors (the G×G maps A, s_n
+and s_a) for the desktop viewer: 'ideal-view DIR' opens the run. A query's ground truth
+is recorded there when a mask NAME_mask.png lies beside it.
 Each query's path and image score are printed on stdout, one line each; warnings (e.g. an
 abnormal mask that covers no patch) go to stderr and the JSON.`
 
@@ -140,14 +144,14 @@ func runScore(args []string) error {
 			progressbar.OptionSetDescription("score"), progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 	}
-	results := make([]*head.Result, len(queries))
+	scored := make([]*head.Result, len(queries))
 	inputs := make([]*scoreInput, len(queries))
 	for i, q := range queries {
 		in, err := src.load(q, hw)
 		if err != nil {
 			return err
 		}
-		if results[i], err = ep.Score(in.feats); err != nil {
+		if scored[i], err = ep.Score(in.feats); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 		in.feats = nil // keep only what the outputs need
@@ -160,16 +164,31 @@ func runScore(args []string) error {
 		bar.Finish()
 	}
 	if *jsonPath != "" {
-		if err := writeScoreJSON(*jsonPath, queries, results, ep.Warnings()); err != nil {
+		if err := writeScoreJSON(*jsonPath, queries, scored, ep.Warnings()); err != nil {
 			return err
 		}
 	}
 	if *outDir != "" {
-		if err := writeScoreImages(*outDir, inputs, results); err != nil {
+		names, err := writeScoreImages(*outDir, inputs, scored)
+		if err != nil {
+			return err
+		}
+		m := &results.Manifest{Tool: "ideal score", Head: *headPath, Size: inputs[0].side,
+			Episodes: []results.Episode{{Normal: normals}}}
+		if src.backbone != nil {
+			m.Backbone = *backbonePath
+		}
+		for i, a := range abnormals {
+			m.Episodes[0].Abnormal = append(m.Episodes[0].Abnormal, results.Reference{Path: a, Mask: masks[i]})
+		}
+		if m.Episodes[0].Queries, err = writeScoreMaps(*outDir, inputs, scored, names); err != nil {
+			return err
+		}
+		if err := results.Write(*outDir, m); err != nil {
 			return err
 		}
 	}
-	for i, r := range results {
+	for i, r := range scored {
 		fmt.Printf("%s\t%.6f\n", queries[i], r.ImageScore)
 	}
 	return nil
@@ -305,13 +324,38 @@ func writeScoreJSON(path string, queries []string, results []*head.Result, warni
 	})
 }
 
-// writeScoreImages writes each query's overlay and full-size map into dir.
-func writeScoreImages(dir string, inputs []*scoreInput, results []*head.Result) error {
+// writeScoreMaps writes each query's G×G maps to dir/maps/NAME.maps.safetensors and
+// returns the queries of the results manifest. A query's ground truth is NAME_mask.png
+// beside it, when that file exists.
+func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names []string) ([]results.Query, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "maps"), 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	qs := make([]results.Query, len(inputs))
+	for i, in := range inputs {
+		r := res[i]
+		q := results.Query{Path: in.path, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
+			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt)}
+		stem := strings.TrimSuffix(in.path, filepath.Ext(in.path))
+		if st, err := os.Stat(stem + "_mask.png"); err == nil && st.Mode().IsRegular() {
+			q.Mask = stem + "_mask.png"
+		}
+		if err := results.WriteMaps(q.Maps, r.Grid, r.Map, r.NormalScore, r.DeviationScore); err != nil {
+			return nil, err
+		}
+		qs[i] = q
+	}
+	return qs, nil
+}
+
+// writeScoreImages writes each query's overlay and full-size map into dir and returns
+// the names (NAME) it gave the queries' files.
+func writeScoreImages(dir string, inputs []*scoreInput, scored []*head.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return nil, fmt.Errorf("--out: %w", err)
 	}
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, r := range results {
+	for _, r := range scored {
 		for _, v := range r.Map {
 			lo, hi = min(lo, v), max(hi, v)
 		}
@@ -320,29 +364,31 @@ func writeScoreImages(dir string, inputs []*scoreInput, results []*head.Result) 
 		hi = lo + 1e-6
 	}
 	used := map[string]int{}
+	names := make([]string, len(inputs))
 	for i, in := range inputs {
 		name := strings.TrimSuffix(filepath.Base(in.path), filepath.Ext(in.path))
 		if used[name]++; used[name] > 1 {
 			name = fmt.Sprintf("%s_%d", name, used[name])
 		}
+		names[i] = name
 		w, h := in.side, in.side
 		var base *imaging.RGB
 		if in.isImage {
 			var err error
 			if base, err = imaging.LoadRGB(in.path); err != nil {
-				return err
+				return nil, err
 			}
 			w, h = base.W, base.H
 		}
-		full := results[i].Upsample(h, w)
+		full := scored[i].Upsample(h, w)
 		if err := mapio.Write(filepath.Join(dir, name+"_map.tiff"), &mapio.Map{W: w, H: h, Pix: full}); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writePNG(filepath.Join(dir, name+"_overlay.png"), overlay(base, full, w, h, lo, hi)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return names, nil
 }
 
 func writePNG(path string, img image.Image) error {

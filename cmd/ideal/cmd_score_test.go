@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ideal-fsad/ideal/mapio"
+	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -116,6 +117,14 @@ func testScoreJSON(t *testing.T, backend string) {
 	check("normal_score", q.NormalScore)
 	if d := math.Abs(float64(q.ImageScore - exp["image_score"].Data[0])); d > 1e-4 {
 		t.Errorf("image_score %v, fixture %v", q.ImageScore, exp["image_score"].Data[0])
+	}
+	m0 := checkScoreView(t, filepath.Join(dir, "maps"), got)
+	if e := m0.Episodes[0]; e.Normal[0] != filepath.Join(dir, "normal.safetensors") ||
+		len(e.Abnormal) != 1 || e.Abnormal[0] != (results.Reference{Path: filepath.Join(dir, "abnormal.safetensors"), Mask: filepath.Join(dir, "mask.png")}) {
+		t.Errorf("references in view.json: %+v", e)
+	}
+	if headAbs, _ := filepath.Abs(headFixture + "head.safetensors"); m0.Backbone != "" || m0.Head != headAbs || m0.Size != 112 || m0.Tool != "ideal score" {
+		t.Errorf("view.json: backbone %q head %q size %d tool %q", m0.Backbone, m0.Head, m0.Size, m0.Tool)
 	}
 	if w, h, err := imageSize(filepath.Join(dir, "maps", "query_overlay.png")); err != nil || w != 112 || h != 112 {
 		t.Errorf("overlay: %v, %d×%d, want a 112×112 PNG", err, w, h)
@@ -257,4 +266,101 @@ func imageSize(path string) (int, int, error) {
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	return cfg.Width, cfg.Height, err
+}
+
+// checkScoreView reads the results folder that ideal score --out wrote and checks that
+// its one episode holds the queries of the --json output in order, with the same image
+// scores and maps, and returns the manifest.
+func checkScoreView(t *testing.T, dir string, js scoreJSON) *results.Manifest {
+	t.Helper()
+	m, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Episodes) != 1 || len(m.Episodes[0].Queries) != len(js.Queries) {
+		t.Fatalf("view.json: %d episodes, want 1 with %d queries", len(m.Episodes), len(js.Queries))
+	}
+	for i, q := range m.Episodes[0].Queries {
+		want := js.Queries[i]
+		abs, _ := filepath.Abs(want.Path)
+		if q.Path != abs || q.Label != -1 || q.ImageScore != want.ImageScore || q.Grid != len(want.Map) {
+			t.Errorf("view.json query %d: %+v; --json path %s score %v grid %d", i, q, abs, want.ImageScore, len(want.Map))
+		}
+		a, sn, sa, err := q.LoadMaps()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, pair := range []struct {
+			got  []float32
+			want [][]float32
+		}{{a, want.Map}, {sn, want.NormalScore}, {sa, want.DeviationScore}} {
+			for r, row := range pair.want {
+				for c, v := range row {
+					if g := pair.got[r*q.Grid+c]; g != v {
+						t.Fatalf("query %d map %d [%d][%d]: maps file %v, --json %v", i, k, r, c, g, v)
+					}
+				}
+			}
+		}
+	}
+	return m
+}
+
+// TestScoreViewImages checks the results folder of a run on images: inputs outside the
+// folder are recorded with absolute paths, a query's NAME_mask.png beside it is its
+// ground truth, and the backbone and size are recorded.
+func TestScoreViewImages(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	tiny := "../../testdata/fixtures/dinov2-tiny/"
+	if err := runInitHead([]string{"-o", p("head48.safetensors"), "--channels", "48", "--seed", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := os.ReadFile(tiny + "input.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h, _ := imageSize(tiny + "input.png")
+	// Two queries: one with a ground truth beside it, one without.
+	for _, n := range []string{"q.png", "other.png"} {
+		if err := os.WriteFile(p(n), img, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mask := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range mask.Pix[:len(mask.Pix)/3] {
+		mask.Pix[i] = 255
+	}
+	writeTestPNG(t, p("q_mask.png"), mask)
+	writeTestPNG(t, p("ref_mask.png"), mask)
+	out := p("out")
+	err = runScore([]string{"--backend", "cpu", "--backbone", tiny + "weights.safetensors", "--size", "98",
+		"--head", p("head48.safetensors"), "--normal", tiny + "input.png", "--abnormal", p("q.png"),
+		"--abnormal-mask", p("ref_mask.png"), p("q.png"), p("other.png"), "--json", p("s.json"), "--out", out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p("s.json"))
+	var js scoreJSON
+	if err := json.Unmarshal(raw, &js); err != nil {
+		t.Fatal(err)
+	}
+	m := checkScoreView(t, out, js)
+	tinyAbs, _ := filepath.Abs(tiny + "input.png")
+	e := m.Episodes[0]
+	if e.Normal[0] != tinyAbs || e.Queries[0].Mask != p("q_mask.png") || e.Queries[1].Mask != "" {
+		t.Errorf("normal %s, query masks %q %q", e.Normal[0], e.Queries[0].Mask, e.Queries[1].Mask)
+	}
+	if e.Queries[1].Maps != filepath.Join(out, "maps", "other"+results.MapsExt) {
+		t.Errorf("maps file %s", e.Queries[1].Maps)
+	}
+	if bb, _ := filepath.Abs(tiny + "weights.safetensors"); m.Backbone != bb || m.Size != 98 || e.Queries[0].Grid != 7 {
+		t.Errorf("backbone %q, size %d, grid %d", m.Backbone, m.Size, e.Queries[0].Grid)
+	}
+	// On disk the inputs outside the folder are absolute, the maps relative: the
+	// folder opens from any working directory.
+	view, _ := os.ReadFile(filepath.Join(out, results.FileName))
+	if !strings.Contains(string(view), `"`+filepath.ToSlash(tinyAbs)+`"`) || !strings.Contains(string(view), `"maps/q.maps.safetensors"`) {
+		t.Errorf("view.json:\n%s", view)
+	}
 }
