@@ -30,12 +30,11 @@ type State struct {
 	Opacity   float64 // of the heat map over the image, in [0, 1]
 	Map       MapKind
 	Threshold float32 // on the raw values of the map shown (see VerdictThreshold)
-	Zoom      float64 // screen pixels per image pixel
-	PanX      float64 // screen position of the image's left edge
-	PanY      float64 // screen position of the image's top edge
+	View              // of the current query
 
-	lo, hi [numMapKinds]float32              // range of each map over all queries
-	full   map[*Query][numMapKinds][]float32 // maps upsampled to the query's size
+	lo, hi         [numMapKinds]float32              // range of each map over all queries
+	full           map[*Query][numMapKinds][]float32 // maps upsampled to the query's size
+	thresholdMoved bool                              // by AdjustThreshold
 }
 
 // ThresholdStep is how much one +/- press moves the threshold, as a share of the map's range.
@@ -51,9 +50,28 @@ func New(qs []*Query) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Queries: slices.Clone(qs), Colormap: cm, Opacity: 0.5, Zoom: 1,
-		full: map[*Query][numMapKinds][]float32{}}
+	s := &State{Colormap: cm, Opacity: 0.5, View: View{Zoom: 1}}
+	s.SetQueries(qs)
+	return s, nil
+}
+
+// SetQueries replaces the queries (as scoring delivers them, or after a re-score):
+// they are sorted worst first and the colour ranges recomputed; the query shown stays
+// the one with the same path when there is one. Until the threshold is moved
+// (AdjustThreshold) it sits halfway through the map's range; once moved it keeps its
+// value. qs must not be empty.
+func (s *State) SetQueries(qs []*Query) {
+	if len(qs) == 0 {
+		panic("viewer: SetQueries with no queries")
+	}
+	var cur string
+	if s.Index < len(s.Queries) {
+		cur = s.Queries[s.Index].Path
+	}
+	s.Queries = slices.Clone(qs)
 	slices.SortStableFunc(s.Queries, func(a, b *Query) int { return cmp.Compare(b.ImageScore, a.ImageScore) })
+	s.Index = max(0, slices.IndexFunc(s.Queries, func(q *Query) bool { return q.Path == cur }))
+	s.full = map[*Query][numMapKinds][]float32{}
 	for k := range numMapKinds {
 		s.lo[k], s.hi[k] = float32(math.Inf(1)), float32(math.Inf(-1))
 		for _, q := range s.Queries {
@@ -62,8 +80,9 @@ func New(qs []*Query) (*State, error) {
 			}
 		}
 	}
-	s.Threshold = (s.lo[MapA] + s.hi[MapA]) / 2
-	return s, nil
+	if !s.thresholdMoved {
+		s.Threshold = (s.lo[s.Map] + s.hi[s.Map]) / 2
+	}
 }
 
 // Current is the query shown.
@@ -101,30 +120,17 @@ func (s *State) relThreshold() float32 {
 
 // AdjustThreshold moves the threshold by steps×ThresholdStep of the map's range.
 func (s *State) AdjustThreshold(steps int) {
+	s.thresholdMoved = true
 	s.Threshold += float32(steps) * ThresholdStep * (s.hi[s.Map] - s.lo[s.Map])
 }
 
 // AdjustOpacity changes the opacity by d, kept in [0, 1].
 func (s *State) AdjustOpacity(d float64) { s.Opacity = min(max(s.Opacity+d, 0), 1) }
 
-// ZoomAt multiplies the zoom by f (kept in [1/16, 64]) keeping screen point (x, y) fixed.
-func (s *State) ZoomAt(x, y, f float64) {
-	nz := min(max(s.Zoom*f, 1.0/16), 64)
-	f = nz / s.Zoom
-	s.PanX = x - (x-s.PanX)*f
-	s.PanY = y - (y-s.PanY)*f
-	s.Zoom = nz
-}
-
-// PanBy moves the image by (dx, dy) screen pixels.
-func (s *State) PanBy(dx, dy float64) { s.PanX += dx; s.PanY += dy }
-
 // Fit sets zoom and pan so the current query fills a w×h screen, centred.
 func (s *State) Fit(w, h int) {
 	qw, qh := s.Current().Size()
-	s.Zoom = min(float64(w)/float64(qw), float64(h)/float64(qh))
-	s.PanX = (float64(w) - s.Zoom*float64(qw)) / 2
-	s.PanY = (float64(h) - s.Zoom*float64(qh)) / 2
+	s.FitImage(qw, qh, w, h)
 }
 
 // VerdictThreshold is the threshold carried over to A's range (at the same share of
@@ -242,21 +248,8 @@ func (s *State) Composite() *image.RGBA {
 // neighbour), Background elsewhere.
 func (s *State) Render(w, h int) *image.RGBA {
 	src := s.Composite()
-	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		iy := int(math.Floor((float64(y) + 0.5 - s.PanY) / s.Zoom))
-		for x := range w {
-			ix := int(math.Floor((float64(x) + 0.5 - s.PanX) / s.Zoom))
-			o := out.Pix[4*(y*w+x):]
-			if ix < 0 || iy < 0 || ix >= sw || iy >= sh {
-				copy(o, Background[:])
-			} else {
-				copy(o, src.Pix[4*(iy*sw+ix):4*(iy*sw+ix)+3])
-			}
-			o[3] = 255
-		}
-	}
+	s.blit(out.Pix, w, h, src.Pix, src.Rect.Dx(), src.Rect.Dy())
 	return out
 }
 
