@@ -29,8 +29,9 @@ import (
 )
 
 // maxPixels bounds the size of a map read from a file (2^28 pixels, 1 GiB of
-// float32), so a corrupt header cannot ask for unbounded memory.
-const maxPixels = 1 << 28
+// float32), so a corrupt header cannot ask for unbounded memory. A variable only so
+// that the fuzz tests can lower it.
+var maxPixels uint64 = 1 << 28
 
 // Map is one anomaly map: W×H float32 values, row-major.
 type Map struct {
@@ -128,7 +129,7 @@ func decodePNG(data []byte) (*Map, Source, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("mapio: PNG: %w", err)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+	if uint64(cfg.Width)*uint64(cfg.Height) > maxPixels {
 		return nil, "", fmt.Errorf("mapio: PNG too large (%d×%d)", cfg.Width, cfg.Height)
 	}
 	img, err := png.Decode(bytes.NewReader(data))

@@ -24,6 +24,13 @@ const (
 	tagSampleFormat    = 339
 )
 
+// knownTags are the tags decodeTIFF reads; the others are skipped unread.
+var knownTags = map[uint16]bool{
+	tagImageWidth: true, tagImageLength: true, tagBitsPerSample: true, tagCompression: true,
+	tagStripOffsets: true, tagSamplesPerPixel: true, tagStripByteCounts: true, tagTileWidth: true,
+	tagSampleFormat: true,
+}
+
 // TIFF field types.
 const (
 	typeShort = 3
@@ -147,6 +154,12 @@ func decodeTIFF(data []byte) (*Map, uint64, error) {
 	for i := range n {
 		e := data[off+2+12*i:]
 		tag, typ, count := bo.Uint16(e), bo.Uint16(e[2:]), uint64(bo.Uint32(e[4:]))
+		if !knownTags[tag] {
+			continue // only the tags the reader uses are decoded: each costs memory
+		}
+		if _, dup := fields[tag]; dup {
+			return nil, 0, fmt.Errorf("mapio: TIFF tag %d appears twice", tag)
+		}
 		var size uint64
 		switch typ {
 		case 1, 6, 7: // BYTE, SBYTE, UNDEFINED
@@ -234,16 +247,30 @@ func decodeTIFF(data []byte) (*Map, uint64, error) {
 		return nil, 0, fmt.Errorf("mapio: TIFF has %d strip offsets and %d strip byte counts", len(offs), len(counts))
 	}
 	need := w * h * bytesPer
+	// Every strip is checked against the file, and the samples needed against the
+	// file's size, before anything is allocated: a header cannot ask for more memory
+	// than a small multiple of the file's size.
+	var total uint64
+	for i, o := range offs {
+		if o+counts[i] > uint64(len(data)) {
+			return nil, 0, fmt.Errorf("mapio: TIFF truncated: strip %d at %d+%d of %d bytes", i, o, counts[i], len(data))
+		}
+		total += counts[i]
+	}
+	if need > total || need > uint64(len(data)) {
+		return nil, 0, fmt.Errorf("mapio: TIFF strips hold %d bytes, a %d×%d map of %d-bit samples needs %d",
+			total, w, h, bps, need)
+	}
 	var raw []byte
-	if len(offs) == 1 && offs[0]+counts[0] <= uint64(len(data)) {
+	if len(offs) == 1 {
 		raw = data[offs[0] : offs[0]+counts[0]] // one strip: no copy
 	} else {
 		raw = make([]byte, 0, need)
 		for i, o := range offs {
-			if o+counts[i] > uint64(len(data)) {
-				return nil, 0, fmt.Errorf("mapio: TIFF truncated: strip %d at %d+%d of %d bytes", i, o, counts[i], len(data))
+			if len(raw) >= int(need) {
+				break // strips may overlap: never copy more than the map needs
 			}
-			raw = append(raw, data[o:o+counts[i]]...)
+			raw = append(raw, data[o:o+min(counts[i], need-uint64(len(raw)))]...)
 		}
 	}
 	if uint64(len(raw)) < need {
