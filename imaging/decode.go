@@ -8,6 +8,8 @@ import (
 	"image/color"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	// Decoders registered with image.Decode: PNG, JPEG, GIF, BMP and TIFF.
 	_ "image/gif"
@@ -21,10 +23,35 @@ import (
 // DefaultMaxPixels is the default of MaxPixels.
 const DefaultMaxPixels = 100_000_000
 
+// MaxPixelsEnv is the environment variable that sets MaxPixels when the program
+// starts: a positive integer, in pixels (width × height).
+const MaxPixelsEnv = "IDEAL_MAX_PIXELS"
+
 // MaxPixels bounds width×height of any image or mask this package decodes. It is
-// checked from the file header, before any pixel memory is allocated. Set it once at
-// start-up (for example from a command-line flag); it is not synchronised.
+// checked from the file header, before any pixel memory is allocated. It starts as
+// $IDEAL_MAX_PIXELS when that is set, else DefaultMaxPixels. Set it once at start-up
+// (for example from a command-line flag); it is not synchronised.
 var MaxPixels int64 = DefaultMaxPixels
+
+// maxPixelsErr is the error of a malformed $IDEAL_MAX_PIXELS: every decode returns it,
+// so that a typo cannot silently leave the default in force.
+var maxPixelsErr error
+
+func init() {
+	MaxPixels, maxPixelsErr = parseMaxPixels(os.Getenv(MaxPixelsEnv))
+}
+
+// parseMaxPixels reads the value of $IDEAL_MAX_PIXELS ("" is the default).
+func parseMaxPixels(s string) (int64, error) {
+	if s == "" {
+		return DefaultMaxPixels, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return DefaultMaxPixels, fmt.Errorf("%s=%q is not a positive whole number of pixels", MaxPixelsEnv, s)
+	}
+	return n, nil
+}
 
 // RGB is an 8-bit RGB image: W×H pixels, row-major, 3 bytes (R, G, B) per pixel.
 // It implements image.Image so that it can be handed to image/png and friends.
@@ -117,10 +144,13 @@ func readFile(path string) ([]byte, error) {
 
 // decodeImage checks the header (format, size, pixel limit) before decoding.
 func decodeImage(data []byte) (image.Image, error) {
+	if maxPixelsErr != nil {
+		return nil, maxPixelsErr
+	}
 	if len(data) == 0 {
 		return nil, errors.New("empty file")
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, format, err := image.DecodeConfig(newPeekReader(data))
 	if err != nil {
 		return nil, explain(err, data)
 	}
@@ -128,8 +158,8 @@ func decodeImage(data []byte) (image.Image, error) {
 		return nil, fmt.Errorf("%s image has zero size (%d×%d)", format, cfg.Width, cfg.Height)
 	}
 	if n := int64(cfg.Width) * int64(cfg.Height); n > MaxPixels {
-		return nil, fmt.Errorf("%s image is %d×%d = %d pixels, more than the limit of %d (imaging.MaxPixels)",
-			format, cfg.Width, cfg.Height, n, MaxPixels)
+		return nil, fmt.Errorf("%s image is %d×%d = %d pixels, more than the limit of %d (set %s to raise it)",
+			format, cfg.Width, cfg.Height, n, MaxPixels, MaxPixelsEnv)
 	}
 	img, err := safeDecode(data)
 	if err != nil {
@@ -150,8 +180,26 @@ func safeDecode(data []byte) (img image.Image, err error) {
 			img, err = nil, fmt.Errorf("decoder failed on malformed data: %v", r)
 		}
 	}()
-	img, _, err = image.Decode(bytes.NewReader(data))
+	img, _, err = image.Decode(newPeekReader(data))
 	return img, err
+}
+
+// peekReader reads an in-memory file. Its Peek spares image.Decode a bufio wrapper,
+// so that its ReadAt reaches the TIFF decoder, which otherwise buffers the stream in
+// chunks of 10 MB to follow an offset beyond the end of a short file.
+type peekReader struct{ *bytes.Reader }
+
+func newPeekReader(data []byte) peekReader { return peekReader{bytes.NewReader(data)} }
+
+// Peek returns the next n bytes without consuming them (fewer and io.EOF at the end).
+func (r peekReader) Peek(n int) ([]byte, error) {
+	pos := r.Size() - int64(r.Len())
+	b := make([]byte, min(n, r.Len()))
+	r.ReadAt(b, pos)
+	if len(b) < n {
+		return b, io.EOF
+	}
+	return b, nil
 }
 
 // explain turns the decoders' terse errors into messages a user can act on.

@@ -19,7 +19,10 @@
 // EXIF orientation is ignored, as PIL's Image.open ignores it. Every decoder first
 // reads the header: empty files, text, unknown formats, zero-size images and images
 // larger than MaxPixels are refused before any pixel memory is allocated; truncated
-// and corrupt files give an error, never a panic.
+// and corrupt files give an error, never a panic. MaxPixels (width × height) is
+// 100 million unless the environment variable IDEAL_MAX_PIXELS sets it when the
+// program starts, e.g. IDEAL_MAX_PIXELS=400000000 for 20000×20000 scans; a value
+// that is not a positive whole number makes every decode fail with an error saying so.
 //
 // Model input: Resize is PIL's bicubic resampling, bit for bit (Image.resize with
 // BICUBIC, which torchvision's Resize calls on PIL images); Normalize scales to [0,1]

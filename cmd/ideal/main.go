@@ -70,6 +70,7 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'ideal COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nEnvironment: IDEAL_MAX_PIXELS=N refuses images and masks of more than N pixels\n(width × height) before decoding them; default 100000000.")
 }
 
 func main() {
