@@ -24,6 +24,7 @@ import (
 	"github.com/ideal-fsad/ideal/metrics"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
+	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/tensor"
 )
 
@@ -34,6 +35,7 @@ func init() {
 const evalUsage = `--data ROOT --backbone FILE --out DIR [--format mvtec|visa|mpdd|btad|folder] [--head FILE]
        [--refs REFROOT] [--n-shot 1] [--a-shot 1] [--setting general|hard] [--size 448]
        [--classes a,b] [--seed N] [--backend cpu] [--cache DIR] [--save-maps] [--overlays 4]
+       [--stop-on-error]
 
 Runs one episode per class (references drawn with --seed, or the fixed ones of --refs),
 scores every query and prints I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max and AU-PRO@0.3
@@ -45,11 +47,19 @@ DIR/scores.csv (class, path, label, defect type, image score) and a few heatmap
 overlays per class under DIR/overlays. --save-maps writes the smoothed S×S maps as
 float32 TIFFs in DIR/maps/<class>/test/<type>/<name>.tiff, the layout 'ideal metrics
 --maps' reads (it gives the same numbers when the images are S×S; otherwise it needs
---resize and evaluates at the ground truth's size). Backbone features are cached in
---cache (default DIR/cache) by image content, size and backbone file, so a second run
-with another head or shot count skips the backbone. An image that cannot be read is
-reported with its path and left out; a class whose references cannot be read is left
-out as a whole. The outputs are rewritten after every class.`
+--resize and evaluates at the ground truth's size). DIR/view.json and the G×G maps A,
+s_n and s_a of every query (DIR/view/<class>/<type>/<name>.maps.safetensors) let
+'ideal-view DIR' open the run. Backbone features are cached in --cache (default
+DIR/cache) by image content, size and backbone file, so a second run with another head
+or shot count skips the backbone.
+A bad image (unreadable or corrupt, an anomalous image without a usable mask, features
+or maps that are not finite) is reported on stderr and in metrics.json "skipped" with
+its path and the reason, and left out; a class whose references are bad is left out as
+a whole. --stop-on-error stops at the first bad image instead (exit status 1). The
+outputs are rewritten (atomically) after every class. Interrupt (Ctrl-C, SIGTERM) stops
+after the current image, writes the finished classes and exits with status 130; a
+second interrupt exits at once. Rerun the same command to resume: the features computed
+before the interrupt come from the cache.`
 
 // evalSigma is the σ of the Gaussian smoothing of the pixel maps (spec §7).
 const evalSigma = 4
@@ -59,8 +69,15 @@ type evalOptions struct {
 	nShot, aShot, size, overlays                                         int
 	classes                                                              []string
 	seed                                                                 uint64
-	saveMaps, quiet                                                      bool
+	saveMaps, quiet, stopOnError                                         bool
+	// interrupted reports a request to stop (SIGINT); nil: never. It is asked once
+	// per class and once per query image.
+	interrupted func() bool
 }
+
+// evalFeaturesHook, when set (by tests only), sees the features the backbone
+// computed for each image before they are checked and cached.
+var evalFeaturesHook func(path string, features *tensor.Dense)
 
 // evalReport is DIR/metrics.json.
 type evalReport struct {
@@ -115,6 +132,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.BoolVar(&o.saveMaps, "save-maps", false, "write the smoothed S×S maps under OUT/maps (official MVTec layout)")
 	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class: N−1 anomalous queries and 1 normal one (0: none)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	fs.BoolVar(&o.stopOnError, "stop-on-error", false, "stop at the first bad image (after writing the finished classes) instead of leaving it out")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -144,7 +162,12 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	return evaluate(o, os.Stdout, os.Stderr)
+	var release func()
+	o.interrupted, release = watchInterrupt("eval", func() { removeTempFiles(o.out, o.cache) })
+	defer release()
+	err = evaluate(o, os.Stdout, os.Stderr)
+	exitIfInterrupted("eval", err)
+	return err
 }
 
 // evalFeatures computes image features through the cache, loading the backbone on
@@ -170,6 +193,10 @@ func (f *evalFeatures) get(path string) (*featcache.Entry, error) {
 	if err != nil {
 		f.warn(fmt.Sprintf("%v; recomputing it", err))
 	}
+	if e != nil && !allFinite(e.Features.Data) {
+		f.warn(fmt.Sprintf("featcache: the entry of %s holds non-finite features; recomputing it", path))
+		e = nil
+	}
 	if e != nil {
 		f.hits++
 		return e, nil
@@ -189,12 +216,28 @@ func (f *evalFeatures) get(path string) (*featcache.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if evalFeaturesHook != nil {
+		evalFeaturesHook(path, feats)
+	}
 	f.misses++
+	if !allFinite(feats.Data) {
+		return nil, fmt.Errorf("%s: the backbone's features are not finite (NaN or Inf)", path)
+	}
 	e = &featcache.Entry{Features: feats, W: img.W, H: img.H}
 	if err := f.cache.Put(key, e); err != nil {
 		f.warn(err.Error())
 	}
 	return e, nil
+}
+
+// allFinite reports whether no value is NaN or ±Inf.
+func allFinite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // gridOf returns the side G of an [N, C] feature grid and the patch size S/G.
@@ -268,16 +311,41 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 		rep.Warnings = append(rep.Warnings, s)
 		fmt.Fprintf(stderr, "warning: %s\n", s)
 	}
-	skip := func(path string, err error) {
+	// skip reports a bad image; with --stop-on-error it returns the error that ends the run.
+	skip := func(path string, err error) error {
 		rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", path, err))
 		fmt.Fprintf(stderr, "skipped %s: %v\n", path, err)
-	}
-	for _, p := range ds.Problems() {
-		skip(p.Path, p.Err)
+		if o.stopOnError {
+			return fmt.Errorf("eval: stopped at the first bad image (--stop-on-error): %s: %w", path, err)
+		}
+		return nil
 	}
 	feats := &evalFeatures{be: be, path: o.backbone, size: o.size, cache: featcache.New(o.cache, bbID), warn: warn}
 	model := head.New(be, hw)
 	defer model.Close()
+	var scores []evalScore
+	view := &results.Manifest{Tool: "ideal eval", Backbone: o.backbone, Head: o.headPath, Size: o.size}
+	// stop ends the run early (--stop-on-error, interrupt): the outputs then hold the
+	// classes finished so far.
+	stop := func(cause error) error {
+		rep.Mean = metrics.Mean(rep.Classes)
+		rep.CacheHits, rep.CacheMiss = feats.hits, feats.misses
+		rep.Seconds = time.Since(start).Seconds()
+		if err := writeEvalOutputs(o.out, &rep, scores, view); err != nil {
+			return err
+		}
+		if errors.Is(cause, errInterrupted) {
+			return fmt.Errorf("%w after %d of %d classes: %s holds the finished ones; rerun the same command to resume "+
+				"(the %d features computed so far are in the cache %s and are not computed again)",
+				cause, len(rep.Classes), len(eps), o.out, feats.misses, o.cache)
+		}
+		return fmt.Errorf("%w (%s holds the %d classes finished before)", cause, o.out, len(rep.Classes))
+	}
+	for _, p := range ds.Problems() {
+		if err := skip(p.Path, p.Err); err != nil {
+			return stop(err)
+		}
+	}
 
 	total, removed := 0, 0
 	for _, ep := range eps {
@@ -290,31 +358,40 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
-	var scores []evalScore
 	acc := metrics.NewPixelAccumulator(0)
 	for ci, ep := range eps {
+		if o.interrupted != nil && o.interrupted() {
+			return stop(errInterrupted)
+		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("class %d/%d %s", ci+1, len(eps), ep.Class))
 		}
 		rep.Episodes = append(rep.Episodes, ep.Describe())
-		r, cs, err := evalClass(o, ep, feats, model, acc, bar, warn, skip)
+		r, cs, vep, err := evalClass(o, ep, feats, model, acc, bar, warn, skip)
 		var bad *classError
 		if errors.As(err, &bad) {
 			// A class whose references cannot be used is left out; the others go on.
-			skip("class "+ep.Class, bad.err)
+			if err := skip("class "+ep.Class, bad.err); err != nil {
+				return stop(err)
+			}
 			if bar != nil {
 				bar.Add(len(ep.Queries))
 			}
 			continue
+		}
+		var stopped *stopError
+		if errors.As(err, &stopped) {
+			return stop(stopped.err)
 		}
 		if err != nil {
 			return err
 		}
 		rep.Classes = append(rep.Classes, r)
 		scores = append(scores, cs...)
+		view.Episodes = append(view.Episodes, vep)
 		// Write what is done after every class, so that a later failure loses nothing.
 		rep.Mean = metrics.Mean(rep.Classes)
-		if err := writeEvalOutputs(o.out, &rep, scores); err != nil {
+		if err := writeEvalOutputs(o.out, &rep, scores, view); err != nil {
 			return err
 		}
 	}
@@ -328,7 +405,7 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	rep.CacheHits, rep.CacheMiss = feats.hits, feats.misses
 	rep.Seconds = time.Since(start).Seconds()
 
-	if err := writeEvalOutputs(o.out, &rep, scores); err != nil {
+	if err := writeEvalOutputs(o.out, &rep, scores, view); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s, %d-shot normal + %d-shot abnormal (%s setting), S = %d, backbone %s\n",
@@ -340,7 +417,8 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	if len(rep.Skipped) > 0 {
 		fmt.Fprintf(stdout, "%d images left out (see metrics.json), e.g. %s\n", len(rep.Skipped), rep.Skipped[0])
 	}
-	fmt.Fprintf(stdout, "wrote %s, %s, %s", filepath.Join(o.out, "metrics.json"), filepath.Join(o.out, "metrics.csv"), filepath.Join(o.out, "scores.csv"))
+	fmt.Fprintf(stdout, "wrote %s, %s, %s, %s (ideal-view %s)", filepath.Join(o.out, "metrics.json"), filepath.Join(o.out, "metrics.csv"),
+		filepath.Join(o.out, "scores.csv"), filepath.Join(o.out, results.FileName), o.out)
 	if o.overlays > 0 {
 		fmt.Fprintf(stdout, ", overlays in %s (colours span each class's range of A)", filepath.Join(o.out, "overlays"))
 	}
@@ -359,43 +437,47 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// evalClass runs one class's episode and returns its metrics and per-query scores.
+// evalClass runs one class's episode and returns its metrics, per-query scores and
+// its episode of the results manifest (the maps files of its queries written).
 func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head.Model, acc *metrics.PixelAccumulator,
-	bar *progressbar.ProgressBar, warn func(string), skip func(string, error)) (metrics.ClassResult, []evalScore, error) {
+	bar *progressbar.ProgressBar, warn func(string), skip func(string, error) error) (cr metrics.ClassResult, out []evalScore, vep results.Episode, err error) {
+	vep = results.Episode{Class: ep.Class, Normal: []string{}}
 	var normals []*tensor.Dense
 	for _, s := range ep.Normal {
 		e, err := feats.get(s.Path)
 		if err != nil {
-			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("normal reference %s: %w", s.Path, err)}
+			return cr, nil, vep, &classError{fmt.Errorf("normal reference %s: %w", s.Path, err)}
 		}
 		normals = append(normals, e.Features)
+		vep.Normal = append(vep.Normal, s.Path)
 	}
 	var abn []head.Abnormal
 	for _, s := range ep.Abnormal {
 		e, err := feats.get(s.Path)
 		if err != nil {
-			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
+			return cr, nil, vep, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
 		}
 		_, patch, err := gridOf(e.Features, o.size)
 		if err != nil {
-			return metrics.ClassResult{}, nil, err
+			return cr, nil, vep, err
 		}
 		m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
 		if err != nil {
-			return metrics.ClassResult{}, nil, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
+			return cr, nil, vep, &classError{fmt.Errorf("abnormal reference %s: %w", s.Path, err)}
 		}
 		abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
+		vep.Abnormal = append(vep.Abnormal, results.Reference{Path: s.Path, Mask: s.MaskPath})
 	}
 	if hw := model.Weights(); hw != nil {
 		for _, t := range append(normals, abnFeatures(abn)...) {
 			if t.Shape[1] != hw.C() {
-				return metrics.ClassResult{}, nil, fmt.Errorf("eval: the backbone's features are %d wide but the head expects %d (a head for another backbone?)", t.Shape[1], hw.C())
+				return cr, nil, vep, fmt.Errorf("eval: the backbone's features are %d wide but the head expects %d (a head for another backbone?)", t.Shape[1], hw.C())
 			}
 		}
 	}
 	hep, err := model.NewEpisode(normals, abn)
 	if err != nil {
-		return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: %w", ep.Class, err)
+		return cr, nil, vep, fmt.Errorf("eval: class %s: %w", ep.Class, err)
 	}
 	defer hep.Close()
 	for _, w := range hep.Warnings() {
@@ -403,11 +485,17 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	}
 	cmap, err := imaging.LookupColormap("jet")
 	if err != nil {
-		return metrics.ClassResult{}, nil, err
+		return cr, nil, vep, err
+	}
+	// bad reports a bad query image; with --stop-on-error the class ends there.
+	bad := func(path string, err error) error {
+		if err := skip(path, err); err != nil {
+			return &stopError{err}
+		}
+		return nil
 	}
 
 	acc.Reset()
-	var out []evalScore
 	var imgScores []float64
 	var labels []bool
 	// Overlays: up to o.overlays−1 anomalous queries and one normal one per class.
@@ -415,26 +503,38 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	var shown []overlayJob
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1)) // range of A over the class's queries
 	for _, s := range ep.Queries {
+		if o.interrupted != nil && o.interrupted() {
+			return cr, nil, vep, &stopError{errInterrupted}
+		}
 		if bar != nil {
 			bar.Add(1)
 		}
 		e, err := feats.get(s.Path)
 		if err != nil {
-			skip(s.Path, err)
+			if err := bad(s.Path, err); err != nil {
+				return cr, nil, vep, err
+			}
 			continue
 		}
 		var mask []bool
 		if s.Anomalous {
 			m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
 			if err != nil {
-				skip(s.Path, err)
+				if err := bad(s.Path, err); err != nil {
+					return cr, nil, vep, err
+				}
 				continue
 			}
 			mask = m.Pix
 		}
 		res, err := hep.Score(e.Features)
+		if err == nil && !(allFinite(res.Map) && allFinite(res.NormalScore) && allFinite(res.DeviationScore) && allFinite([]float32{res.ImageScore})) {
+			err = errors.New("its anomaly maps are not finite (NaN or Inf)")
+		}
 		if err != nil {
-			skip(s.Path, err)
+			if err := bad(s.Path, err); err != nil {
+				return cr, nil, vep, err
+			}
 			continue
 		}
 		for _, v := range res.Map {
@@ -442,19 +542,33 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 		}
 		pix := imaging.GaussianBlur(imaging.UpsampleBilinear(res.Map, res.Grid, res.Grid, o.size, o.size), o.size, o.size, evalSigma)
 		if err := acc.Add(o.size, o.size, pix, mask); err != nil {
-			skip(s.Path, err)
+			if err := bad(s.Path, err); err != nil {
+				return cr, nil, vep, err
+			}
 			continue
 		}
 		out = append(out, evalScore{class: ep.Class, path: s.Path, defect: s.DefectType, anomalous: s.Anomalous, score: res.ImageScore})
 		imgScores = append(imgScores, float64(res.ImageScore))
 		labels = append(labels, s.Anomalous)
+		q := results.Query{Path: s.Path, ImageScore: res.ImageScore, Grid: res.Grid,
+			Maps: filepath.Join(o.out, "view", ep.Class, s.DefectType, strings.TrimSuffix(filepath.Base(s.Path), filepath.Ext(s.Path))+results.MapsExt)}
+		if s.Anomalous {
+			q.Label, q.Mask = 1, s.MaskPath
+		}
+		if err := os.MkdirAll(filepath.Dir(q.Maps), 0o755); err != nil {
+			return cr, nil, vep, fmt.Errorf("eval: %w", err)
+		}
+		if err := results.WriteMaps(q.Maps, res.Grid, res.Map, res.NormalScore, res.DeviationScore); err != nil {
+			return cr, nil, vep, err
+		}
+		vep.Queries = append(vep.Queries, q)
 		if o.saveMaps {
 			p := filepath.Join(o.out, "maps", mapio.RelPath(ep.Class, s.DefectType, s.Path))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return metrics.ClassResult{}, nil, fmt.Errorf("eval: %w", err)
+				return cr, nil, vep, fmt.Errorf("eval: %w", err)
 			}
 			if err := mapio.Write(p, &mapio.Map{W: o.size, H: o.size, Pix: pix}); err != nil {
-				return metrics.ClassResult{}, nil, err
+				return cr, nil, vep, err
 			}
 		}
 		if s.Anomalous && nAbn < o.overlays-1 || !s.Anomalous && nNorm < 1 && o.overlays > 0 {
@@ -473,19 +587,26 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	}
 	img, err := metrics.ImageMetrics(imgScores, labels)
 	if err != nil {
-		return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: %w", ep.Class, err)
+		return cr, nil, vep, fmt.Errorf("eval: class %s: %w", ep.Class, err)
 	}
 	pr, err := acc.Result(0.3)
 	if err != nil {
-		return metrics.ClassResult{}, nil, fmt.Errorf("eval: class %s: %w", ep.Class, err)
+		return cr, nil, vep, fmt.Errorf("eval: class %s: %w", ep.Class, err)
 	}
-	return metrics.NewClassResult(ep.Class, img, pr), out, nil
+	return metrics.NewClassResult(ep.Class, img, pr), out, vep, nil
 }
 
 // classError is a problem with a class's references: the class is left out.
 type classError struct{ err error }
 
 func (e *classError) Error() string { return e.err.Error() }
+
+// stopError ends the run in the middle of a class (--stop-on-error, interrupt): the
+// class is dropped and the finished ones are written.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 func abnFeatures(abn []head.Abnormal) []*tensor.Dense {
 	var ts []*tensor.Dense
@@ -527,7 +648,9 @@ func fmtMetric(v metrics.Value) string {
 	return strconv.FormatFloat(float64(v), 'f', 6, 64)
 }
 
-func writeEvalOutputs(dir string, rep *evalReport, scores []evalScore) error {
+// writeEvalOutputs writes metrics.json, metrics.csv, scores.csv and (when a class is
+// finished) view.json into dir, each atomically.
+func writeEvalOutputs(dir string, rep *evalReport, scores []evalScore, view *results.Manifest) error {
 	err := atomicfile.Write(filepath.Join(dir, "metrics.json"), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -572,5 +695,12 @@ func writeEvalOutputs(dir string, rep *evalReport, scores []evalScore) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	return nil
+	if len(view.Episodes) == 0 {
+		// Nothing to view yet: no manifest of an earlier run may stay beside these outputs.
+		if err := os.Remove(filepath.Join(dir, results.FileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("eval: %w", err)
+		}
+		return nil
+	}
+	return results.Write(dir, view)
 }

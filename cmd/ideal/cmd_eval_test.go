@@ -13,8 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/metrics"
 	"github.com/ideal-fsad/ideal/model/dinov2"
+	"github.com/ideal-fsad/ideal/results"
 )
 
 // evalFixture writes a small synthetic data set (2 classes at 112×112) and a fresh
@@ -128,11 +131,15 @@ func TestEvalEndToEnd(t *testing.T) {
 
 	// ideal metrics on the saved maps agrees on every metric.
 	checkMetricsAgree(t, dataDir, base, rep)
+	checkEvalView(t, base, true)
 
 	// IDEAL with a head: the backbone features all come from the cache.
 	ideal := filepath.Join(dir, "ideal")
 	stdout = runEvalCapture(t, append(common, "--head", headPath, "--a-shot", "1", "--out", ideal, "--cache", filepath.Join(base, "cache"), "--save-maps")...)
 	rep = checkEvalOutputs(t, ideal, stdout, 2)
+	if m := checkEvalView(t, ideal, true); len(m.Episodes[0].Abnormal) != 1 || m.Head == "" {
+		t.Errorf("IDEAL run's view.json: abnormal references %+v, head %q", m.Episodes[0].Abnormal, m.Head)
+	}
 	if rep.CacheMiss != 0 || rep.CacheHits == 0 || rep.Mode != "IDEAL" {
 		t.Errorf("second run: %d hits, %d misses, mode %q", rep.CacheHits, rep.CacheMiss, rep.Mode)
 	}
@@ -260,4 +267,95 @@ func TestInitBackbone(t *testing.T) {
 	if rc := run([]string{"init-backbone", "-o", p, "--width", "64", "--heads", "3"}); rc != 2 {
 		t.Errorf("width not a multiple of heads: exit status %d, want 2", rc)
 	}
+}
+
+// scoreRow is one row of scores.csv.
+type scoreRow struct {
+	class, path, label, defect string
+	score                      float32
+}
+
+func readEvalScores(t *testing.T, out string) []scoreRow {
+	t.Helper()
+	f, err := os.Open(filepath.Join(out, "scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []scoreRow
+	for _, r := range recs[1:] {
+		v, err := strconv.ParseFloat(r[4], 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, scoreRow{r[0], r[1], r[2], r[3], float32(v)})
+	}
+	return rows
+}
+
+// checkEvalView checks the results folder of an ideal eval run: results.Read accepts
+// it, it holds one episode per class with the queries of scores.csv (same order, path,
+// label and score), an anomalous query's mask exists, and (with saved maps) the maps
+// file's A, up-sampled and smoothed, is the saved S×S map.
+func checkEvalView(t *testing.T, out string, savedMaps bool) *results.Manifest {
+	t.Helper()
+	m, err := results.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readEvalScores(t, out)
+	var i int
+	for _, e := range m.Episodes {
+		if len(e.Normal)+len(e.Abnormal) == 0 {
+			t.Errorf("class %s: no references", e.Class)
+		}
+		for _, r := range e.Abnormal {
+			if _, err := os.Stat(r.Mask); err != nil {
+				t.Errorf("class %s: abnormal reference mask: %v", e.Class, err)
+			}
+		}
+		for _, q := range e.Queries {
+			if i >= len(rows) {
+				t.Fatalf("view.json has more queries than scores.csv (%d)", len(rows))
+			}
+			r := rows[i]
+			i++
+			abs, _ := filepath.Abs(r.path)
+			if e.Class != r.class || q.Path != abs || q.ImageScore != r.score || strconv.Itoa(q.Label) != r.label {
+				t.Errorf("view.json %s %+v; scores.csv %+v", e.Class, q, r)
+			}
+			if q.Label == 1 {
+				if _, err := os.Stat(q.Mask); err != nil {
+					t.Errorf("%s: ground truth: %v", q.Path, err)
+				}
+			} else if q.Mask != "" {
+				t.Errorf("%s: a normal query with a mask %s", q.Path, q.Mask)
+			}
+			a, _, _, err := q.LoadMaps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !savedMaps {
+				continue
+			}
+			tiff, _, err := mapio.Read(filepath.Join(out, "maps", mapio.RelPath(e.Class, r.defect, r.path)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pix := imaging.GaussianBlur(imaging.UpsampleBilinear(a, q.Grid, q.Grid, tiff.H, tiff.W), tiff.W, tiff.H, evalSigma)
+			for k := range pix {
+				if pix[k] != tiff.Pix[k] {
+					t.Fatalf("%s: the maps file's A, smoothed, differs from the saved map at pixel %d: %v vs %v", q.Path, k, pix[k], tiff.Pix[k])
+				}
+			}
+		}
+	}
+	if i != len(rows) {
+		t.Errorf("view.json has %d queries, scores.csv %d", i, len(rows))
+	}
+	return m
 }

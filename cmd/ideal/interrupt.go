@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+)
+
+// errInterrupted ends a command stopped by SIGINT or SIGTERM; exitIfInterrupted turns
+// it into exit status 130 (128 + SIGINT, as shells report it).
+var errInterrupted = errors.New("interrupted")
+
+// watchInterrupt watches for SIGINT and SIGTERM. interrupted reports whether one has
+// arrived: the command then stops at its next safe point, writes what is finished and
+// returns errInterrupted. A second signal calls cleanup (nil: none) and exits at once
+// with status 130. release stops the watching.
+func watchInterrupt(name string, cleanup func()) (interrupted func() bool, release func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				if got.Swap(true) {
+					fmt.Fprintf(os.Stderr, "\nideal %s: interrupted again: exiting now (finished outputs are intact)\n", name)
+					if cleanup != nil {
+						cleanup()
+					}
+					os.Exit(130)
+				}
+				fmt.Fprintf(os.Stderr, "\nideal %s: interrupted: stopping after the current image (interrupt again to exit at once)\n", name)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return got.Load, func() { signal.Stop(ch); close(done) }
+}
+
+// exitIfInterrupted prints err and exits with status 130 when err is errInterrupted.
+func exitIfInterrupted(name string, err error) {
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintf(os.Stderr, "ideal %s: %v\n", name, err)
+		os.Exit(130)
+	}
+}
+
+// removeTempFiles removes the temporary files of unfinished atomic writes
+// (internal/atomicfile names them .NAME.tmpNNN) under the given folders.
+func removeTempFiles(dirs ...string) {
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() && isTempName(e.Name()) {
+				os.Remove(p)
+			}
+			return nil
+		})
+	}
+}
+
+// isTempName tells an atomicfile temporary file by its name.
+func isTempName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")
+}
