@@ -75,6 +75,7 @@ type Session struct {
 	be        *cpu.Backend
 	ref       []Reference // normal then abnormal; images and original masks read by Open
 	preloaded bool
+	readOnly  string // why SetMask cannot re-score ("" when it can)
 
 	// Owned by the worker goroutine.
 	backbone    *dinov2.Model
@@ -103,47 +104,63 @@ type Session struct {
 // images) and reads the references' images and masks, so the window can show them at
 // once; nothing is computed until Start. Its errors are the ones to report before a
 // window opens.
-func Open(in Inputs) (*Session, error) {
+func Open(in Inputs) (*Session, error) { return open(in, true) }
+
+// open is Open; when not strict (a results folder), what only re-scoring needs (the
+// backbone, the head, the abnormal masks) may be missing: the session is then
+// read-only and ReadOnly says why.
+func open(in Inputs, strict bool) (*Session, error) {
 	switch {
 	case len(in.Queries) == 0:
 		return nil, errors.New("viewer: no query given")
 	case len(in.Normal)+len(in.Abnormal) == 0:
 		return nil, errors.New("viewer: give at least one normal or abnormal reference")
-	case len(in.Abnormal) > 0 && in.Head == "":
-		return nil, errors.New("viewer: abnormal references need the head's weights (--head)")
 	case in.Size <= 0:
 		return nil, fmt.Errorf("viewer: input size %d must be positive", in.Size)
 	case in.QueryMasks != nil && len(in.QueryMasks) != len(in.Queries):
 		return nil, fmt.Errorf("viewer: %d query masks for %d queries", len(in.QueryMasks), len(in.Queries))
 	}
-	var paths []string
-	for _, p := range []string{in.Backbone, in.Head} {
-		if p != "" {
-			paths = append(paths, p)
+	var readOnly []string
+	need := func(err error) error {
+		if strict {
+			return err
 		}
+		readOnly = append(readOnly, strings.TrimPrefix(err.Error(), "viewer: "))
+		return nil
 	}
-	paths = append(paths, in.Normal...)
-	for _, r := range in.Abnormal {
-		if r.Mask == "" {
-			return nil, fmt.Errorf("viewer: abnormal reference %s has no mask", r.Path)
-		}
-		paths = append(paths, r.Path, r.Mask)
-	}
-	paths = append(paths, in.Queries...)
+	paths := slices.Concat(in.Normal, in.Queries)
 	for _, p := range in.QueryMasks {
 		if p != "" {
 			paths = append(paths, p)
 		}
+	}
+	for _, r := range in.Abnormal {
+		paths = append(paths, r.Path)
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("viewer: %w", err)
 		}
 	}
+	if len(in.Abnormal) > 0 && in.Head == "" {
+		if err := need(errors.New("viewer: abnormal references need the head's weights (--head)")); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []string{in.Backbone, in.Head} {
+		if _, err := os.Stat(p); p != "" && err != nil {
+			if err := need(fmt.Errorf("viewer: %w", err)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if in.Backbone == "" {
-		for _, p := range slices.Concat(in.Normal, in.Queries) {
+		for _, p := range slices.Concat(in.Normal, in.Queries, refPaths(in.Abnormal)) {
 			if !isFeaturesFile(p) {
-				return nil, fmt.Errorf("viewer: %s is an image: the backbone's weights (--backbone) are needed to compute its features", p)
+				if err := need(fmt.Errorf("viewer: %s is an image: the backbone's weights (--backbone) are needed to compute its features", p)); err != nil {
+					return nil, err
+				}
+				break
 			}
 		}
 	}
@@ -166,30 +183,47 @@ func Open(in Inputs) (*Session, error) {
 	for i, a := range in.Abnormal {
 		r := Reference{Path: a.Path, Abnormal: true, Index: i, MaskPath: a.Mask}
 		if !isFeaturesFile(a.Path) {
-			if in.Backbone == "" {
-				return nil, fmt.Errorf("viewer: %s is an image: the backbone's weights (--backbone) are needed to compute its features", a.Path)
-			}
 			img, err := imaging.LoadRGB(a.Path)
 			if err != nil {
 				return nil, fmt.Errorf("viewer: abnormal reference: %w", err)
 			}
 			r.Image = img
 		}
-		m, err := imaging.ReadMask(a.Mask)
-		if err != nil {
-			return nil, fmt.Errorf("viewer: %w", err)
-		}
-		if r.Image != nil {
-			if err := imaging.CheckMaskSize(r.Image.W, r.Image.H, m.W, m.H); err != nil {
-				return nil, fmt.Errorf("viewer: %s (for %s): %w", a.Mask, a.Path, err)
+		if a.Mask == "" {
+			if err := need(fmt.Errorf("viewer: abnormal reference %s has no mask", a.Path)); err != nil {
+				return nil, err
 			}
+		} else {
+			m, err := imaging.ReadMask(a.Mask)
+			if err != nil {
+				return nil, fmt.Errorf("viewer: %w", err)
+			}
+			if r.Image != nil {
+				if err := imaging.CheckMaskSize(r.Image.W, r.Image.H, m.W, m.H); err != nil {
+					return nil, fmt.Errorf("viewer: %s (for %s): %w", a.Mask, a.Path, err)
+				}
+			}
+			r.Mask = m
 		}
-		r.Mask = m
-		s.masks = append(s.masks, m)
+		s.masks = append(s.masks, r.Mask)
 		s.ref = append(s.ref, r)
+	}
+	if len(readOnly) > 0 {
+		s.readOnly = "viewer: cannot re-score: " + strings.Join(readOnly, "; ")
 	}
 	return s, nil
 }
+
+func refPaths(refs []Ref) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.Path)
+	}
+	return out
+}
+
+// ReadOnly says why the session cannot re-score ("" when it can).
+func (s *Session) ReadOnly() string { return s.readOnly }
 
 func isFeaturesFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".safetensors") }
 
@@ -252,6 +286,9 @@ func (s *Session) References() []Reference {
 // SetMask replaces abnormal reference i's mask (sized like the one read) and
 // re-scores every query in the background; the previous results stay until replaced.
 func (s *Session) SetMask(i int, m *imaging.Mask) error {
+	if s.readOnly != "" {
+		return errors.New(s.readOnly)
+	}
 	s.mu.Lock()
 	if i < 0 || i >= len(s.masks) {
 		s.mu.Unlock()
