@@ -1,14 +1,25 @@
-// Command ideal-view opens the results of `ideal score --json` in a window: each query
-// with its heat map, threshold contour and ground-truth contour, worst first.
+// Command ideal-view is the desktop inspector of IDEAL's results: each query with its
+// heat map, threshold contour and ground-truth contour, worst first, the references
+// beside it, and the abnormal references' masks editable with the mouse, every edit
+// re-scoring all queries in the background.
 //
-//	ideal-view [--width W] [--height H] [--screenshot FILE --frames N] DIR
+//	ideal-view [options] DIR
+//	ideal-view [options] --backbone W [--head H] --normal X ... [--abnormal X --abnormal-mask PNG ...] [--size S] QUERY...
 //
-// DIR holds the JSON written by `ideal score --json DIR/x.json` (or is that file);
-// NAME_mask.png beside it is the ground truth of query NAME. Keys: ←/→ (or ↑/↓) previous
-// and next query, Home/End first and last, c colour map, m map (A, s_n, s_a), +/-
-// threshold, [ ] opacity, f fit, s export the view as PNG, e export the verdicts as CSV,
-// mouse wheel zoom, left drag pan; hovering shows the patch's scores. It must not
-// import gpu/: Ebiten and go-gl/glfw cannot be linked into one binary.
+// DIR is a results folder written by `ideal score --out` or `ideal eval --out` (its
+// view.json; masks are editable when the backbone and head it names exist), or holds
+// the JSON of `ideal score --json` (NAME_mask.png beside it is query NAME's ground
+// truth). The second form scores in the window, with `ideal score`'s flags: inputs
+// are images or `ideal features` files. With --screenshot FILE the window renders
+// --frames frames once all scoring is done, saves the screen and exits.
+//
+// Keys: ←/→ (↑/↓) previous / next query, Home/End first / last, Tab / Shift+Tab next /
+// previous class, c colour map, m map (A, s_n, s_a), +/- threshold, [ ] opacity, f fit,
+// r reference panel, s export the view as PNG, e export the verdicts as CSV, wheel zoom,
+// left drag pan; hovering shows the patch's scores. Clicking an abnormal reference (or
+// p) edits its mask: left paint, right erase, , and . brush size, wheel zoom, middle
+// drag pan, z undo, w save as NAME_edited.png, Esc (or p) back. It must not import
+// gpu/: Ebiten and go-gl/glfw cannot be linked into one binary.
 package main
 
 import (
@@ -37,43 +48,82 @@ func main() {
 	}
 }
 
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+const usage = `usage: ideal-view [options] DIR
+       ideal-view [options] --backbone W [--head H] --normal X ... [--abnormal X --abnormal-mask PNG ...] [--size S] QUERY...`
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("ideal-view", flag.ContinueOnError)
 	width := fs.Int("width", 1024, "window width")
 	height := fs.Int("height", 768, "window height")
-	shot := fs.String("screenshot", "", "render --frames frames, save the screen to this PNG and exit")
-	frames := fs.Int("frames", 3, "frames to render before --screenshot")
+	shot := fs.String("screenshot", "", "once scoring is done, render --frames frames, save the screen to this PNG and exit")
+	frames := fs.Int("frames", 3, "frames to render after scoring is done before --screenshot")
+	var normals, abnormals, masks listFlag
+	backbone := fs.String("backbone", "", "DINOv2 weights (needed when an input is an image)")
+	headPath := fs.String("head", "", "IDE head weights (needed with --abnormal)")
+	fs.Var(&normals, "normal", "a normal reference (image or features file); repeatable")
+	fs.Var(&abnormals, "abnormal", "an abnormal reference (image or features file); repeatable")
+	fs.Var(&masks, "abnormal-mask", "the defect mask of the matching --abnormal; repeatable")
+	size := fs.Int("size", 448, "input side S in pixels for images (a multiple of the patch size)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: ideal-view [--width W] [--height H] [--screenshot FILE --frames N] DIR")
+		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
+	scoring := len(normals)+len(abnormals) > 0
 	switch {
-	case fs.NArg() != 1:
-		fs.Usage()
-		return errors.New("want one results folder")
 	case *width < 64 || *height < 64:
 		return fmt.Errorf("--width and --height must be at least 64 (got %d×%d)", *width, *height)
 	case *shot != "" && *frames < 1:
 		return fmt.Errorf("--frames must be at least 1 (got %d)", *frames)
+	case !scoring && len(pos) != 1:
+		fs.Usage()
+		return errors.New("want one results folder, or --normal/--abnormal references and queries to score")
+	case scoring && len(pos) == 0:
+		return errors.New("no query given")
+	case len(masks) != len(abnormals):
+		return fmt.Errorf("%d --abnormal but %d --abnormal-mask: each abnormal reference needs its mask, in the same order", len(abnormals), len(masks))
+	case !scoring && (*backbone != "" || *headPath != ""):
+		return errors.New("--backbone and --head go with --normal/--abnormal (a results folder names its own)")
 	}
-	dir := fs.Arg(0)
-	qs, err := viewer.Load(dir)
-	if err != nil {
-		return err
+	var eps []*viewer.Episode
+	title, outDir := "", "."
+	if scoring {
+		in := viewer.Inputs{Backbone: *backbone, Head: *headPath, Size: *size, Normal: normals, Queries: pos}
+		for i, a := range abnormals {
+			in.Abnormal = append(in.Abnormal, viewer.Ref{Path: a, Mask: masks[i]})
+		}
+		s, err := viewer.Open(in)
+		if err != nil {
+			return err
+		}
+		eps = []*viewer.Episode{{Session: s}}
+		title = fmt.Sprintf("scoring %d queries", len(pos))
+	} else {
+		if eps, err = viewer.OpenDir(pos[0]); err != nil {
+			return err
+		}
+		title, outDir = pos[0], pos[0]
+		if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
+			outDir = filepath.Dir(outDir)
+		}
 	}
-	s, err := viewer.New(qs)
-	if err != nil {
-		return err
+	for _, e := range eps {
+		if e.Session != nil {
+			e.Session.Start()
+		}
 	}
-	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		dir = filepath.Dir(dir)
-	}
-	g := &game{s: s, dir: dir, shot: *shot, frames: *frames}
+	g := &game{in: viewer.NewInspector(eps), dir: outDir, shot: *shot, frames: *frames}
 	ebiten.SetWindowSize(*width, *height)
-	ebiten.SetWindowTitle("ideal-view " + dir)
+	ebiten.SetWindowTitle("ideal-view " + title)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
 	if err := ebiten.RunGame(g); err != nil {
 		return err
@@ -81,31 +131,59 @@ func run(args []string) error {
 	return g.err
 }
 
-// game forwards input to the viewer state and draws its rendering.
+// parseInterspersed parses flags that may follow positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// game forwards input to the inspector and draws its rendering.
 type game struct {
-	s      *viewer.State
-	dir    string
+	in     *viewer.Inspector
+	dir    string // where exports go
 	shot   string
 	frames int
 
 	w, h     int // screen size
-	fitted   bool
 	dirty    bool
 	buf      *ebiten.Image
-	drawn    int
+	drawn    int // frames drawn since scoring was done (--screenshot)
 	done     bool
 	err      error
-	msg      string
-	dragging bool
+	dragging bool // panning
 	lastX    int
 	lastY    int
+	seen     string // what the last rendering showed (viewKey)
 }
 
 func (g *game) Layout(ow, oh int) (int, int) {
 	if ow != g.w || oh != g.h {
 		g.w, g.h, g.dirty = ow, oh, true
+		g.in.Resize(ow, oh)
 	}
 	return ow, oh
+}
+
+// pressed reports a key just pressed, or held long enough to repeat.
+func pressed(keys ...ebiten.Key) bool {
+	for _, k := range keys {
+		if inpututil.IsKeyJustPressed(k) || inpututil.KeyPressDuration(k) > 20 {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *game) Update() error {
@@ -115,35 +193,61 @@ func (g *game) Update() error {
 	if g.w == 0 {
 		return nil
 	}
-	s := g.s
-	if !g.fitted {
-		s.Fit(g.w, g.h)
-		g.fitted, g.dirty = true, true
+	in := g.in
+	if in.Poll() {
+		g.dirty = true
 	}
-	before := viewKey(s)
-	pressed := func(keys ...ebiten.Key) bool {
-		for _, k := range keys {
-			if inpututil.IsKeyJustPressed(k) || inpututil.KeyPressDuration(k) > 20 {
-				return true
-			}
+	x, y := ebiten.CursorPosition()
+	if in.Editor != nil {
+		g.updateEditor(x, y)
+	} else {
+		g.updateView(x, y)
+	}
+	switch {
+	case inpututil.IsKeyJustPressed(ebiten.KeyTab):
+		d := 1
+		if ebiten.IsKeyPressed(ebiten.KeyShift) {
+			d = -1
 		}
-		return false
+		in.NextClass(d)
+	case inpututil.IsKeyJustPressed(ebiten.KeyR):
+		in.TogglePanel()
+	}
+	if k := g.viewKey(x, y); k != g.seen {
+		g.seen, g.dirty = k, true
+	}
+	return nil
+}
+
+// updateView handles input while the queries are shown.
+func (g *game) updateView(x, y int) {
+	in := g.in
+	vw, vh := in.ViewSize()
+	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
+		if err := in.StartEdit(-1); err != nil {
+			in.Msg = err.Error()
+		}
+		return
+	}
+	s := in.State()
+	if s == nil {
+		return
 	}
 	switch {
 	case pressed(ebiten.KeyArrowRight, ebiten.KeyArrowDown):
 		s.Next()
-		s.Fit(g.w, g.h)
+		s.Fit(vw, vh)
 	case pressed(ebiten.KeyArrowLeft, ebiten.KeyArrowUp):
 		s.Prev()
-		s.Fit(g.w, g.h)
+		s.Fit(vw, vh)
 	case pressed(ebiten.KeyHome):
 		s.First()
-		s.Fit(g.w, g.h)
+		s.Fit(vw, vh)
 	case pressed(ebiten.KeyEnd):
 		s.Last()
-		s.Fit(g.w, g.h)
+		s.Fit(vw, vh)
 	case pressed(ebiten.KeyF):
-		s.Fit(g.w, g.h)
+		s.Fit(vw, vh)
 	case pressed(ebiten.KeyC):
 		s.CycleColormap()
 	case pressed(ebiten.KeyM):
@@ -158,20 +262,18 @@ func (g *game) Update() error {
 		s.AdjustOpacity(-0.1)
 	case inpututil.IsKeyJustPressed(ebiten.KeyS):
 		p := filepath.Join(g.dir, "view_"+s.Current().Name+".png")
-		g.msg = report(s.ExportPNG(p), "saved "+p)
+		in.Msg = report(s.ExportPNG(p), "saved "+p)
 	case inpututil.IsKeyJustPressed(ebiten.KeyE):
 		p := filepath.Join(g.dir, "verdicts.csv")
-		g.msg = report(s.ExportCSV(p), "saved "+p)
+		in.Msg = report(s.ExportCSV(p), "saved "+p)
 	}
-	x, y := ebiten.CursorPosition()
-	if _, wy := ebiten.Wheel(); wy != 0 {
-		f := 1.25
-		if wy < 0 {
-			f = 1 / f
-		}
-		s.ZoomAt(float64(x), float64(y), f)
+	if _, wy := ebiten.Wheel(); wy != 0 && x < vw {
+		s.ZoomAt(float64(x), float64(y), zoomStep(wy))
 	}
-	if ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
+	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) && in.Click(x, y) {
+		return
+	}
+	if ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) && x < vw {
 		if g.dragging {
 			s.PanBy(float64(x-g.lastX), float64(y-g.lastY))
 		}
@@ -179,15 +281,75 @@ func (g *game) Update() error {
 	} else {
 		g.dragging = false
 	}
-	if viewKey(s) != before {
-		g.dirty = true
+}
+
+// updateEditor handles input while an abnormal reference's mask is edited.
+func (g *game) updateEditor(x, y int) {
+	in := g.in
+	e := in.Editor
+	vw, vh := in.ViewSize()
+	switch {
+	case inpututil.IsKeyJustPressed(ebiten.KeyEscape), inpututil.IsKeyJustPressed(ebiten.KeyP):
+		in.StrokeEnd()
+		in.LeaveEdit()
+		return
+	case inpututil.IsKeyJustPressed(ebiten.KeyZ):
+		in.Undo()
+	case inpututil.IsKeyJustPressed(ebiten.KeyW):
+		in.SaveMask()
+	case pressed(ebiten.KeyComma):
+		e.AdjustBrush(1 / 1.25)
+	case pressed(ebiten.KeyPeriod):
+		e.AdjustBrush(1.25)
+	case pressed(ebiten.KeyF):
+		e.Fit(vw, vh)
 	}
-	return nil
+	if _, wy := ebiten.Wheel(); wy != 0 && x < vw {
+		e.ZoomAt(float64(x), float64(y), zoomStep(wy))
+	}
+	fx, fy := float64(x), float64(y)
+	left := inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft)
+	right := inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonRight)
+	switch {
+	case left && in.Click(x, y):
+		return // another thumbnail
+	case (left || right) && !e.Stroking() && x < vw:
+		e.Begin(fx, fy, right)
+	case e.Stroking() && (ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) || ebiten.IsMouseButtonPressed(ebiten.MouseButtonRight)):
+		e.MoveTo(fx, fy)
+	case e.Stroking():
+		e.MoveTo(fx, fy)
+		in.StrokeEnd()
+	}
+	if ebiten.IsMouseButtonPressed(ebiten.MouseButtonMiddle) {
+		if g.dragging {
+			e.PanBy(float64(x-g.lastX), float64(y-g.lastY))
+		}
+		g.dragging, g.lastX, g.lastY = true, x, y
+	} else {
+		g.dragging = false
+	}
+}
+
+func zoomStep(wy float64) float64 {
+	if wy < 0 {
+		return 1 / 1.25
+	}
+	return 1.25
 }
 
 // viewKey sums up what the rendering depends on, to redraw only when it changes.
-func viewKey(s *viewer.State) string {
-	return fmt.Sprint(s.Index, s.Colormap.Name(), s.Opacity, s.Map, s.Threshold, s.Zoom, s.PanX, s.PanY)
+func (g *game) viewKey(x, y int) string {
+	in := g.in
+	p := in.Progress()
+	k := fmt.Sprint(in.Cur, in.ShowPanel, p.Busy, p.Done, p.Pass, p.Stage)
+	if s := in.State(); s != nil {
+		k += fmt.Sprint(s.Index, s.Colormap.Name(), s.Opacity, s.Map, s.Threshold, s.View)
+	}
+	if e := in.Editor; e != nil {
+		k += fmt.Sprint(in.EditRef, e.View, e.Brush, x, y, e.Mask.Count(), e.CanUndo())
+	}
+	return k
 }
 
 func report(err error, ok string) string {
@@ -198,35 +360,80 @@ func report(err error, ok string) string {
 }
 
 func (g *game) Draw(screen *ebiten.Image) {
-	s := g.s
 	if g.w == 0 || g.done {
 		return
 	}
+	in := g.in
 	if g.buf == nil || g.buf.Bounds().Dx() != g.w || g.buf.Bounds().Dy() != g.h {
 		g.buf = ebiten.NewImage(g.w, g.h)
 		g.dirty = true
 	}
 	if g.dirty {
-		g.buf.WritePixels(s.Render(g.w, g.h).Pix)
+		x, y := ebiten.CursorPosition()
+		g.buf.WritePixels(in.Render(float64(x), float64(y)).Pix)
 		g.dirty = false
 	}
 	screen.DrawImage(g.buf, nil)
-	ebitenutil.DebugPrintAt(screen, g.status(), 4, g.h-16*4)
-	ebitenutil.DebugPrint(screen, g.strip())
-	g.drawn++
-	if g.shot != "" && g.drawn >= g.frames {
-		b := screen.Bounds()
-		img := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		screen.ReadPixels(img.Pix)
-		g.err = imaging.WritePNG(g.shot, img)
-		g.done = true
+	if in.Editor == nil {
+		ebitenutil.DebugPrintAt(screen, g.strip(), 0, ProgressTextTop)
 	}
+	lines := g.status()
+	ebitenutil.DebugPrintAt(screen, strings.Join(lines, "\n"), 4, g.h-16*len(lines))
+	if in.ShowPanel {
+		p := in.Panel()
+		for i, r := range in.References() {
+			label := fmt.Sprintf("normal %d", r.Index+1)
+			if r.Abnormal {
+				label = fmt.Sprintf("abnormal %d", r.Index+1)
+				if r.Edited {
+					label += " *"
+				}
+			}
+			ebitenutil.DebugPrintAt(screen, label, p.Thumbs[i].Min.X, p.Thumbs[i].Max.Y-2)
+		}
+	}
+	g.screenshot(screen)
+}
+
+// ProgressTextTop keeps the strip below the progress bar.
+const ProgressTextTop = viewer.ProgressHeight + 2
+
+// screenshot saves the screen once scoring is done and --frames frames were drawn
+// after that; a scoring error ends the run with that error instead.
+func (g *game) screenshot(screen *ebiten.Image) {
+	if g.shot == "" {
+		return
+	}
+	for _, e := range g.in.Episodes {
+		if e.Session != nil {
+			if p := e.Session.Progress(); p.Err != nil {
+				g.err, g.done = fmt.Errorf("scoring: %w", p.Err), true
+				return
+			}
+		}
+	}
+	if g.in.Busy() || g.in.State() == nil {
+		return
+	}
+	g.drawn++
+	if g.drawn < g.frames {
+		return
+	}
+	b := screen.Bounds()
+	img := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	screen.ReadPixels(img.Pix)
+	g.err = imaging.WritePNG(g.shot, img)
+	g.done = true
 }
 
 // strip lists the queries around the current one, worst first, with their verdicts.
 func (g *game) strip() string {
+	s := g.in.State()
+	if s == nil {
+		return ""
+	}
 	var sb strings.Builder
-	for _, e := range g.s.Strip(max((g.h-16*5)/16, 1)) {
+	for _, e := range s.Strip(max((g.h-16*8)/16, 1)) {
 		mark, verdict := " ", "pass"
 		if e.Current {
 			mark = ">"
@@ -239,30 +446,59 @@ func (g *game) strip() string {
 	return sb.String()
 }
 
-// status is the text under the view: the query and its verdict, the settings, the hovered patch.
-func (g *game) status() string {
-	s := g.s
-	q := s.Current()
-	verdict := "PASS"
-	if s.Fails(q) {
-		verdict = "FAIL"
+// status is the text under the view: the class, the scoring progress, the query and
+// its verdict, the settings, the hovered patch (or the editor's state) and the last
+// message.
+func (g *game) status() []string {
+	in := g.in
+	var lines []string
+	if n := len(in.Episodes); n > 1 {
+		lines = append(lines, fmt.Sprintf("class %d/%d %s   (Tab: next class)", in.Cur+1, n, in.Episode().Class))
 	}
-	var nfail int
-	for _, o := range s.Queries {
-		if s.Fails(o) {
-			nfail++
+	p := in.Progress()
+	switch {
+	case p.Err != nil:
+		lines = append(lines, "ERROR: "+p.Err.Error())
+	case p.Busy:
+		verb := "scoring"
+		if p.Pass > 1 {
+			verb = "re-scoring"
+		}
+		lines = append(lines, fmt.Sprintf("%s %d/%d: %s", verb, p.Done, p.Total, p.Stage))
+	}
+	for _, w := range p.Warnings {
+		lines = append(lines, "warning: "+w)
+	}
+	if e := in.Editor; e != nil {
+		lines = append(lines, fmt.Sprintf("editing abnormal reference %d: %d defect pixels, brush %.1f px", e.Ref+1, e.Mask.Count(), e.Brush),
+			"left paint, right erase, , . brush, wheel zoom, middle drag pan, z undo, w save, Esc done")
+		if w := e.Warning(); w != "" {
+			lines = append(lines, "warning: "+w)
+		}
+	} else if s := in.State(); s != nil {
+		q := s.Current()
+		verdict := "PASS"
+		if s.Fails(q) {
+			verdict = "FAIL"
+		}
+		var nfail int
+		for _, o := range s.Queries {
+			if s.Fails(o) {
+				nfail++
+			}
+		}
+		lines = append(lines,
+			fmt.Sprintf("%d/%d %s  score %.4f  %s   (%d of %d fail)", s.Index+1, len(s.Queries), q.Name, q.ImageScore, verdict, nfail, len(s.Queries)),
+			fmt.Sprintf("map %s  threshold %.4f (verdict %.4f)  colours %s  opacity %.1f  zoom %.2f", s.Map, s.Threshold, s.VerdictThreshold(), s.Colormap.Name(), s.Opacity, s.Zoom))
+		x, y := ebiten.CursorPosition()
+		if vw, _ := in.ViewSize(); x < vw {
+			if pt, ok := s.PatchAt(float64(x), float64(y)); ok {
+				lines = append(lines, fmt.Sprintf("patch (%d,%d)  A %.4f  s_n %.4f  s_a %.4f", pt.Row, pt.Col, pt.A, pt.SN, pt.SA))
+			}
 		}
 	}
-	lines := []string{
-		fmt.Sprintf("%d/%d %s  score %.4f  %s   (%d of %d fail)", s.Index+1, len(s.Queries), q.Name, q.ImageScore, verdict, nfail, len(s.Queries)),
-		fmt.Sprintf("map %s  threshold %.4f (verdict %.4f)  colours %s  opacity %.1f  zoom %.2f", s.Map, s.Threshold, s.VerdictThreshold(), s.Colormap.Name(), s.Opacity, s.Zoom),
+	if in.Msg != "" {
+		lines = append(lines, in.Msg)
 	}
-	x, y := ebiten.CursorPosition()
-	if p, ok := s.PatchAt(float64(x), float64(y)); ok {
-		lines = append(lines, fmt.Sprintf("patch (%d,%d)  A %.4f  s_n %.4f  s_a %.4f", p.Row, p.Col, p.A, p.SN, p.SA))
-	} else {
-		lines = append(lines, "")
-	}
-	lines = append(lines, g.msg)
-	return strings.Join(lines, "\n")
+	return lines
 }
