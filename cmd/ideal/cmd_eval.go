@@ -313,10 +313,11 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	}
 	// skip reports a bad image; with --stop-on-error it returns the error that ends the run.
 	skip := func(path string, err error) error {
-		rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", path, err))
-		fmt.Fprintf(stderr, "skipped %s: %v\n", path, err)
+		reason := strings.TrimPrefix(err.Error(), path+": ") // the path once is enough
+		rep.Skipped = append(rep.Skipped, path+": "+reason)
+		fmt.Fprintf(stderr, "skipped %s: %s\n", path, reason)
 		if o.stopOnError {
-			return fmt.Errorf("eval: stopped at the first bad image (--stop-on-error): %s: %w", path, err)
+			return fmt.Errorf("eval: stopped at the first bad image (--stop-on-error): %s: %s", path, reason)
 		}
 		return nil
 	}
@@ -339,7 +340,7 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 				"(the %d features computed so far are in the cache %s and are not computed again)",
 				cause, len(rep.Classes), len(eps), o.out, feats.misses, o.cache)
 		}
-		return fmt.Errorf("%w (%s holds the %d classes finished before)", cause, o.out, len(rep.Classes))
+		return fmt.Errorf("%w (the outputs in %s hold the %d of %d classes finished before)", cause, o.out, len(rep.Classes), len(eps))
 	}
 	for _, p := range ds.Problems() {
 		if err := skip(p.Path, p.Err); err != nil {
@@ -388,7 +389,9 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 		}
 		rep.Classes = append(rep.Classes, r)
 		scores = append(scores, cs...)
-		view.Episodes = append(view.Episodes, vep)
+		if len(vep.Queries) > 0 {
+			view.Episodes = append(view.Episodes, vep)
+		}
 		// Write what is done after every class, so that a later failure loses nothing.
 		rep.Mean = metrics.Mean(rep.Classes)
 		if err := writeEvalOutputs(o.out, &rep, scores, view); err != nil {

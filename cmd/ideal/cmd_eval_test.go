@@ -4,20 +4,25 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/data"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/metrics"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/results"
+	"github.com/ideal-fsad/ideal/tensor"
+	"github.com/ideal-fsad/ideal/weights"
 )
 
 // evalFixture writes a small synthetic data set (2 classes at 112×112) and a fresh
@@ -358,4 +363,399 @@ func checkEvalView(t *testing.T, out string, savedMaps bool) *results.Manifest {
 		t.Errorf("view.json has %d queries, scores.csv %d", i, len(rows))
 	}
 	return m
+}
+
+// copyTree copies the regular files under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if e.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setEvalFeaturesHook installs a features hook for one test.
+func setEvalFeaturesHook(t *testing.T, f func(string, *tensor.Dense)) {
+	evalFeaturesHook = f
+	t.Cleanup(func() { evalFeaturesHook = nil })
+}
+
+// evalRun runs ideal eval in-process and returns its error, stdout and stderr.
+func evalRun(t *testing.T, args ...string) (error, string, string) {
+	t.Helper()
+	o, err := parseEvalFlags(append([]string{"-q"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = evaluate(o, &out, &errOut)
+	return err, out.String(), errOut.String()
+}
+
+func readEvalReport(t *testing.T, out string) evalReport {
+	t.Helper()
+	var rep evalReport
+	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// relRows returns scores.csv with paths relative to the data root.
+func relRows(t *testing.T, out, root string) []scoreRow {
+	t.Helper()
+	rows := readEvalScores(t, out)
+	for i := range rows {
+		rel, err := filepath.Rel(root, rows[i].path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[i].path = rel
+	}
+	return rows
+}
+
+// TestEvalBadInputs feeds ideal eval a data set with one corrupt (truncated) image,
+// one anomalous image whose mask is missing and one image whose features are not
+// finite, and checks that each is reported with its path and reason and that the
+// healthy images' scores and every class's metrics equal those of a run on the same
+// data set without these three images.
+//
+// No real image makes the backbone's features non-finite (images decode to 8 or 16
+// bits per sample, normalised to a few units), so the NaN is injected through
+// evalFeaturesHook into the features the backbone computed for one image.
+func TestEvalBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	damaged, clean := filepath.Join(dir, "damaged"), filepath.Join(dir, "clean")
+	if rc := run([]string{"synth", "-q", "--out", damaged, "--size", "112", "--classes", "fabric,nut",
+		"--train", "2", "--test", "3", "--per-defect", "1", "--seed", "5"}); rc != 0 {
+		t.Fatalf("synth: exit status %d", rc)
+	}
+	headPath := filepath.Join(dir, "head.safetensors")
+	if rc := run([]string{"init-head", "-o", headPath, "--channels", "48", "--seed", "2"}); rc != 0 {
+		t.Fatalf("init-head: exit status %d", rc)
+	}
+	copyTree(t, damaged, clean)
+	corrupt := filepath.Join("fabric", "test", "good", "001.png")
+	noMask := filepath.Join("fabric", "test", "crack", "000.png")
+	nan := filepath.Join("nut", "test", "good", "002.png")
+	// Damage: a truncated PNG, a deleted mask, NaN features.
+	b, err := os.ReadFile(filepath.Join(damaged, corrupt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(damaged, corrupt), b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(damaged, "fabric", "ground_truth", "crack", "000_mask.png")); err != nil {
+		t.Fatal(err)
+	}
+	setEvalFeaturesHook(t, func(path string, f *tensor.Dense) {
+		if path == filepath.Join(damaged, nan) {
+			f.Data[len(f.Data)/2] = float32(math.NaN())
+		}
+	})
+	// The same data set without the three images.
+	for _, p := range []string{corrupt, noMask, nan, filepath.Join("fabric", "ground_truth", "crack", "000_mask.png")} {
+		if err := os.Remove(filepath.Join(clean, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	common := []string{"--backbone", tinyDir + "weights.safetensors", "--size", "112", "--seed", "1", "--head", headPath, "--overlays", "0"}
+	outD, outC := filepath.Join(dir, "outD"), filepath.Join(dir, "outC")
+	err, stdout, stderr := evalRun(t, append(common, "--data", damaged, "--out", outD)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := checkEvalOutputs(t, outD, stdout, 2)
+	want := map[string]string{
+		corrupt: "imaging: ",
+		noMask:  data.ErrNoMask.Error(),
+		nan:     "features are not finite",
+	}
+	if len(rep.Skipped) != len(want) {
+		t.Errorf("skipped %q, want 3 entries", rep.Skipped)
+	}
+	t.Logf("skipped: %q", rep.Skipped)
+	for p, reason := range want {
+		abs := filepath.Join(damaged, p)
+		found := false
+		for _, s := range rep.Skipped {
+			found = found || strings.HasPrefix(s, abs+": ") && strings.Contains(s, reason)
+		}
+		if !found {
+			t.Errorf("metrics.json skipped %q lacks %s with %q", rep.Skipped, abs, reason)
+		}
+		if !strings.Contains(stderr, "skipped "+abs+": ") {
+			t.Errorf("stderr does not name %s:\n%s", abs, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "3 images left out") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	view := checkEvalView(t, outD, false)
+
+	err, stdout, _ = evalRun(t, append(common, "--data", clean, "--out", outC)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repC := checkEvalOutputs(t, outC, stdout, 2)
+	if len(repC.Skipped) != 0 {
+		t.Errorf("the clean run skipped %q", repC.Skipped)
+	}
+	// Same references (the comparison means something only then).
+	viewC := checkEvalView(t, outC, false)
+	for i, e := range view.Episodes {
+		r1, _ := filepath.Rel(damaged, e.Abnormal[0].Path)
+		r2, _ := filepath.Rel(clean, viewC.Episodes[i].Abnormal[0].Path)
+		n1, _ := filepath.Rel(damaged, e.Normal[0])
+		n2, _ := filepath.Rel(clean, viewC.Episodes[i].Normal[0])
+		if r1 != r2 || n1 != n2 {
+			t.Fatalf("class %s: references %s, %s in the damaged run, %s, %s in the clean one", e.Class, n1, r1, n2, r2)
+		}
+	}
+	rowsD, rowsC := relRows(t, outD, damaged), relRows(t, outC, clean)
+	if fmt.Sprint(rowsD) != fmt.Sprint(rowsC) {
+		t.Errorf("scores differ:\ndamaged %v\nclean   %v", rowsD, rowsC)
+	}
+	if !reflect.DeepEqual(rep.Classes, repC.Classes) || !reflect.DeepEqual(rep.Mean, repC.Mean) {
+		t.Errorf("metrics differ:\ndamaged %+v\nclean   %+v", rep.Classes, repC.Classes)
+	}
+}
+
+// TestEvalNonFiniteMaps runs a head whose weights overflow float32 (every map comes out
+// NaN): every query is reported and left out, no NaN reaches the metrics (they are
+// undefined, not NaN), and no view.json is written for classes without a query.
+func TestEvalNonFiniteMaps(t *testing.T) {
+	dir, dataDir, headPath := evalFixture(t)
+	f, err := weights.ReadSafetensors(headPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range f.Tensors {
+		for i := range ts.Data {
+			ts.Data[i] *= 1e30
+		}
+	}
+	if err := weights.WriteSafetensors(headPath, f.Tensors, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "o")
+	err, _, stderr := evalRun(t, "--data", dataDir, "--backbone", tinyDir+"weights.safetensors", "--size", "112", "--head", headPath, "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := readEvalReport(t, out)
+	if len(rep.Skipped) == 0 {
+		t.Fatal("nothing skipped")
+	}
+	for _, s := range rep.Skipped {
+		if !strings.HasSuffix(s, ": its anomaly maps are not finite (NaN or Inf)") {
+			t.Errorf("skipped %q", s)
+		}
+	}
+	if !strings.Contains(stderr, "anomaly maps are not finite") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	for _, c := range rep.Classes {
+		if c.Images != 0 || c.IAUROC.Defined() || c.PAUROC.Defined() {
+			t.Errorf("class %+v", c)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, results.FileName)); !os.IsNotExist(err) {
+		t.Errorf("view.json with no query: %v", err)
+	}
+}
+
+// TestEvalStopOnError: the first bad image stops the run with exit status 1, after the
+// classes finished before it were written.
+func TestEvalStopOnError(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	bad := filepath.Join(dataDir, "nut", "test", "good", "001.png") // nut comes after fabric
+	if err := os.WriteFile(bad, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	args := []string{"eval", "-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+		"--a-shot", "0", "--out", out, "--stop-on-error"}
+	if rc := run(args); rc != 1 {
+		t.Fatalf("exit status %d, want 1", rc)
+	}
+	err, _, _ := evalRun(t, args[2:]...)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "--stop-on-error") ||
+		!strings.Contains(err.Error(), "hold the 1 of 2 classes finished before") {
+		t.Errorf("error %v", err)
+	}
+	rep := readEvalReport(t, out)
+	if len(rep.Classes) != 1 || rep.Classes[0].Class != "fabric" || len(rep.Skipped) != 1 || !strings.HasPrefix(rep.Skipped[0], bad+": ") {
+		t.Errorf("metrics.json: classes %+v, skipped %q", rep.Classes, rep.Skipped)
+	}
+	if m := checkEvalView(t, out, false); len(m.Episodes) != 1 {
+		t.Errorf("view.json: %d episodes, want fabric only", len(m.Episodes))
+	}
+	checkNoTempFiles(t, out)
+
+	// A problem found when the data set is opened (an anomalous image without its
+	// mask) stops the run before any class.
+	if err := os.WriteFile(bad, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	masks, _ := filepath.Glob(filepath.Join(dataDir, "fabric", "ground_truth", "*", "*_mask.png"))
+	if err := os.Remove(masks[0]); err != nil {
+		t.Fatal(err)
+	}
+	err, _, _ = evalRun(t, append(args[2:], "--out", filepath.Join(dir, "out2"))...)
+	if err == nil || !strings.Contains(err.Error(), data.ErrNoMask.Error()) {
+		t.Errorf("error %v, want the missing mask", err)
+	}
+	if rep := readEvalReport(t, filepath.Join(dir, "out2")); len(rep.Classes) != 0 || len(rep.Skipped) != 1 {
+		t.Errorf("metrics.json: %d classes, skipped %q", len(rep.Classes), rep.Skipped)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out2", results.FileName)); !os.IsNotExist(err) {
+		t.Errorf("view.json without a finished class: %v", err)
+	}
+}
+
+// checkNoTempFiles fails when a temporary file of an atomic write is left under dir.
+func checkNoTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && (isTempName(e.Name()) || strings.Contains(e.Name(), ".tmp")) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
+
+// checkCache checks that every entry of a feature cache is a complete safetensors
+// file (entries are written atomically or not at all) and returns their count.
+func checkCache(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		if _, err := weights.ReadSafetensors(p); err != nil {
+			t.Errorf("cache entry: %v", err)
+		}
+		n++
+		return nil
+	})
+	checkNoTempFiles(t, dir)
+	return n
+}
+
+// TestEvalRecomputesNonFiniteCacheEntry: a cache entry holding NaN (written by a
+// broken backend, or damaged) is reported and recomputed, not used.
+func TestEvalRecomputesNonFiniteCacheEntry(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	args := []string{"--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112", "--a-shot", "0", "--overlays", "0"}
+	out1, out2, cache := filepath.Join(dir, "o1"), filepath.Join(dir, "o2"), filepath.Join(dir, "cache")
+	if err, _, _ := evalRun(t, append(args, "--out", out1, "--cache", cache)...); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := filepath.Glob(filepath.Join(cache, "*", "*.safetensors"))
+	if len(entries) == 0 {
+		t.Fatal("no cache entries")
+	}
+	f, err := weights.ReadSafetensors(entries[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Tensors["features"].Data[3] = float32(math.Inf(1))
+	if err := weights.WriteSafetensors(entries[0], f.Tensors, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	err, _, stderr := evalRun(t, append(args, "--out", out2, "--cache", cache)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep1, rep2 := readEvalReport(t, out1), readEvalReport(t, out2)
+	if rep2.CacheMiss != 1 || !strings.Contains(stderr, "non-finite features; recomputing it") || len(rep2.Skipped) != 0 {
+		t.Errorf("%d misses, skipped %q, stderr:\n%s", rep2.CacheMiss, rep2.Skipped, stderr)
+	}
+	if !reflect.DeepEqual(rep1.Classes, rep2.Classes) {
+		t.Errorf("metrics differ after the recomputation:\n%+v\n%+v", rep1.Classes, rep2.Classes)
+	}
+	if f, err := weights.ReadSafetensors(entries[0]); err != nil || !allFinite(f.Tensors["features"].Data) {
+		t.Errorf("the entry was not replaced: %v", err)
+	}
+}
+
+// TestEvalInterruptResume stops a run in the middle of its second class (as SIGINT
+// does, through evalOptions.interrupted), checks the outputs hold the first class,
+// and resumes: the rerun takes the features computed before from the cache and gives
+// the metrics of an uninterrupted run.
+func TestEvalInterruptResume(t *testing.T) {
+	dir, dataDir, headPath := evalFixture(t)
+	args := []string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112", "--head", headPath, "--overlays", "0"}
+	out := filepath.Join(dir, "out")
+	o, err := parseEvalFlags(append(args, "--out", out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := 0 // images looked at since the first class was written
+	o.interrupted = func() bool {
+		if _, err := os.Stat(filepath.Join(out, "metrics.json")); err == nil {
+			after++
+		}
+		return after > 3
+	}
+	err = evaluate(o, io.Discard, io.Discard)
+	if !errors.Is(err, errInterrupted) || !strings.Contains(err.Error(), "rerun the same command to resume") {
+		t.Fatalf("error %v, want an interruption", err)
+	}
+	t.Log(err)
+	rep := readEvalReport(t, out)
+	if len(rep.Classes) != 1 || rep.Classes[0].Class != "fabric" {
+		t.Fatalf("metrics.json holds %d classes, want fabric only", len(rep.Classes))
+	}
+	if m := checkEvalView(t, out, false); len(m.Episodes) != 1 {
+		t.Errorf("view.json: %d episodes", len(m.Episodes))
+	}
+	checkNoTempFiles(t, out)
+	cached := checkCache(t, filepath.Join(out, "cache"))
+	if cached != rep.CacheMiss {
+		t.Errorf("%d cache entries, %d features computed", cached, rep.CacheMiss)
+	}
+
+	// Resume, and compare with a run that was never interrupted.
+	err, _, _ = evalRun(t, append(args[1:], "--out", out)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := readEvalReport(t, out)
+	if resumed.CacheHits != cached {
+		t.Errorf("resumed run: %d cache hits, want the %d features computed before the interrupt", resumed.CacheHits, cached)
+	}
+	whole := filepath.Join(dir, "whole")
+	if err, _, _ := evalRun(t, append(args[1:], "--out", whole)...); err != nil {
+		t.Fatal(err)
+	}
+	ref := readEvalReport(t, whole)
+	if !reflect.DeepEqual(resumed.Classes, ref.Classes) || resumed.CacheHits+resumed.CacheMiss != ref.CacheMiss {
+		t.Errorf("resumed %+v\nuninterrupted %+v", resumed.Classes, ref.Classes)
+	}
+	if a, b := readEvalScores(t, out), readEvalScores(t, whole); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("scores differ:\n%v\n%v", a, b)
+	}
 }
