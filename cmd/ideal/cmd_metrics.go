@@ -365,6 +365,9 @@ func readScoresCSV(path string, ds *data.Dataset, stderr io.Writer) (map[string]
 	}
 	col := map[string]int{}
 	for i, h := range head {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // the byte-order mark spreadsheet programs write
+		}
 		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	key, ok := col["path"]

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ideal-fsad/ideal/data"
+	"github.com/ideal-fsad/ideal/model/dinov2"
+)
+
+// scoresDataset is a small data set of two classes, with file names shared between
+// defect types, for the --scores reader.
+func scoresDataset() *data.Dataset {
+	return &data.Dataset{Root: "/d", Format: data.FormatMVTec, Classes: []data.Class{
+		{Name: "bottle", Test: []data.Sample{
+			{Class: "bottle", Path: "/d/bottle/test/good/000.png", DefectType: "good"},
+			{Class: "bottle", Path: "/d/bottle/test/broken_large/000.png", DefectType: "broken_large", Anomalous: true},
+			{Class: "bottle", Path: "/d/bottle/test/broken_small/001.png", DefectType: "broken_small", Anomalous: true},
+		}},
+		{Name: "wood", Test: []data.Sample{
+			{Class: "wood", Path: "/d/wood/test/good/000.png", DefectType: "good"},
+			{Class: "wood", Path: "/d/wood/test/hole/000.png", DefectType: "hole", Anomalous: true},
+		}},
+	}}
+}
+
+// TestScoresCSVByteOrderMark: a CSV saved by a spreadsheet program starts with a
+// byte-order mark, which must not hide the first column's name (found by FuzzScoresCSV).
+func TestScoresCSVByteOrderMark(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scores.csv")
+	if err := os.WriteFile(path, []byte("\ufeffclass,path,score\r\nbottle,good/000.png,0.25\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scores, err := readScoresCSV(path, scoresDataset(), io.Discard)
+	if err != nil || len(scores) != 1 || scores["/d/bottle/test/good/000.png"] != 0.25 {
+		t.Fatalf("scores %v, error %v; want the one score 0.25", scores, err)
+	}
+}
+
+// FuzzScoresCSV feeds arbitrary --scores files to readScoresCSV against a small data
+// set of two classes. An error must carry the "metrics: " prefix and the file's path;
+// an accepted file must give finite-or-infinite (never NaN) scores, only to test images
+// of the data set, at most one per data row.
+func FuzzScoresCSV(f *testing.F) {
+	ds := scoresDataset()
+	tests := map[string]bool{}
+	for _, c := range ds.Classes {
+		for _, s := range c.Test {
+			tests[s.Path] = true
+		}
+	}
+	for _, s := range []string{
+		"class,path,score\nbottle,good/000.png,0.1\nbottle,broken_large/000.png,0.9\nbottle,001,0.5\nwood,good/000,0\nwood,hole/000.png,1\n",
+		"class,name,image score\nbottle,test/good/000,NaN\n",
+		"class,path,score\nbottle,000.png,0.5\n",
+		"Class , PATH , Score\n bottle , good/000.png , 1e309\nbottle,good/000.png,-Inf\n",
+		"class,path,score\nbottle,good/000.png,0.1\nbottle,/d/bottle/test/good/000.png,0.2\n",
+		"class,path,score\nbottle,good/000.png\n",
+		"class,path,score\n\"bottle,good/000.png,0.1\n",
+		"class,score\nbottle,1\n",
+		"\ufeffclass,path,score\nbottle,../good/000.png,0x1p-2\n",
+		"class,path,score,path\nbottle,x,1,good/000.png\n",
+		"",
+		"\n\n\n",
+		"class,path,score\nwood,hole/000.png,1_0\nnope,hole/000.png,1\n",
+	} {
+		f.Add([]byte(s))
+	}
+	path := filepath.Join(f.TempDir(), "scores.csv")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var warn bytes.Buffer
+		scores, err := readScoresCSV(path, ds, &warn)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "metrics: ") || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error without the prefix and the file: %v", err)
+			}
+			return
+		}
+		rows := bytes.Count(b, []byte("\n")) + bytes.Count(b, []byte("\r")) + 1
+		if len(scores) > len(tests) || len(scores) > rows {
+			t.Fatalf("%d scores from %d lines for %d test images", len(scores), rows, len(tests))
+		}
+		for p, v := range scores {
+			if !tests[p] {
+				t.Fatalf("score for %q, which is not a test image", p)
+			}
+			if math.IsNaN(v) {
+				t.Fatalf("NaN score for %s accepted", p)
+			}
+		}
+	})
+}
+
+// numericFlag is one numeric flag of a subcommand, with the values its documentation
+// allows. The fuzzer checks that every other value is refused as a usage error naming
+// the flag, quickly and without allocating from the value.
+type numericFlag struct {
+	cmd, name string
+	kind      byte // 'i' int, 'u' uint64, 'f' float64
+	// valid says whether a value is allowed; nil allows every value of the kind.
+	valid func(v float64) bool
+	// cheap says whether an allowed value may be run: the commands that write a model
+	// or a data set do the work before writing, so large allowed values are not run.
+	cheap func(v float64) bool
+	// refusedAs, when set, is how the command refuses some out-of-range values instead
+	// of a usage error naming the flag: a clear error from the model's own check. And
+	// lateCheck says that the range is checked only after the inputs are read, so that
+	// with a missing input an out-of-range value reaches the sentinel. Both are
+	// reported to the command's owner; the fuzzer still checks that these runs do not
+	// crash, hang or allocate from the value.
+	refusedAs string
+	lateCheck bool
+}
+
+// The base arguments of each command name missing inputs or outputs in a missing
+// folder, so that a run that gets past its flags fails at once with the sentinel.
+const missingDir = "/nonexistent-ideal-fuzz"
+
+var fuzzCommands = map[string]struct {
+	args     []string
+	sentinel string
+}{
+	"bench":         {[]string{"--backend", "nope"}, `unknown backend "nope"`},
+	"convert":       {[]string{missingDir + "/in.pth", "-o", missingDir + "/out.safetensors"}, "no such file or directory"},
+	"features":      {[]string{"--backbone", fixtureBackbone, "-o", missingDir + "/f.safetensors", missingDir + "/img.png"}, "no such file or directory"},
+	"eval":          {[]string{"--data", missingDir, "--backbone", fixtureBackbone, "--head", missingDir + "/h", "--out", missingDir + "/eval"}, "no such file or directory"},
+	"train":         {[]string{"--data", missingDir, "--backbone", fixtureBackbone, "--out", missingDir + "/train"}, "no such file or directory"},
+	"score":         {[]string{"--backbone", fixtureBackbone, "--normal", missingDir + "/n.png", "--out", missingDir + "/s", missingDir + "/q.png"}, "no such file or directory"},
+	"metrics":       {[]string{"--data", missingDir, "--maps", missingDir}, "no such file or directory"},
+	"init-backbone": {[]string{"-o", missingDir + "/b.safetensors", "--width", "4", "--depth", "1", "--heads", "1", "--patch", "2", "--grid", "2"}, "no such file or directory"},
+	"init-head":     {[]string{"-o", missingDir + "/h.safetensors", "--channels", "8", "--vectors", "2"}, "no such file or directory"},
+	"synth":         {[]string{"--out", missingDir + "/synth", "--classes", "nope", "-q"}, `unknown class "nope"`},
+}
+
+// fixtureBackbone is a tiny DINOv2 (patch 14, 350 kB), so that commands checking
+// --size against the model's patch size do so quickly.
+var fixtureBackbone, _ = filepath.Abs(filepath.Join("..", "..", "testdata", "fixtures", "dinov2-tiny", "weights.safetensors"))
+
+func atLeast(lo float64) func(float64) bool { return func(v float64) bool { return v >= lo } }
+func within(lo, hi float64) func(float64) bool {
+	return func(v float64) bool { return v >= lo && v <= hi }
+}
+func positiveMultiple(p float64) func(float64) bool {
+	return func(v float64) bool { return v > 0 && math.Mod(v, p) == 0 }
+}
+
+// numericFlags are all numeric flags of all subcommands (TestNumericFlagsListed checks
+// that none is missing).
+var numericFlags = []numericFlag{
+	{cmd: "bench", name: "size", kind: 'i', valid: positiveMultiple(14)},
+	{cmd: "bench", name: "reps", kind: 'i', valid: atLeast(1)},
+	{cmd: "convert", name: "heads", kind: 'i', valid: atLeast(0), lateCheck: true},
+	{cmd: "features", name: "size", kind: 'i', valid: func(v float64) bool { return positiveMultiple(14)(v) && v <= 14*dinov2.MaxGrid }},
+	{cmd: "features", name: "heads", kind: 'i', valid: atLeast(0), refusedAs: "dinov2: heads = "},
+	{cmd: "eval", name: "n-shot", kind: 'i', valid: atLeast(0)},
+	{cmd: "eval", name: "a-shot", kind: 'i', valid: atLeast(0)},
+	{cmd: "eval", name: "size", kind: 'i', valid: atLeast(1)},
+	{cmd: "eval", name: "seed", kind: 'u'},
+	{cmd: "eval", name: "overlays", kind: 'i', valid: atLeast(0)},
+	{cmd: "train", name: "epochs", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "episodes", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "batch", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "n-shot", kind: 'i', valid: atLeast(0)},
+	{cmd: "train", name: "a-shot", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "size", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "vectors", kind: 'i', valid: atLeast(1)},
+	{cmd: "train", name: "lr", kind: 'f', valid: func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }},
+	{cmd: "train", name: "dropout", kind: 'f', valid: func(v float64) bool { return v >= 0 && v < 1 }},
+	{cmd: "train", name: "seed", kind: 'u'},
+	{cmd: "score", name: "size", kind: 'i', valid: atLeast(1)},
+	{cmd: "metrics", name: "pro-limit", kind: 'f', valid: func(v float64) bool { return v > 0 && v <= 1 }},
+	{cmd: "init-backbone", name: "seed", kind: 'u'},
+	{cmd: "init-backbone", name: "width", kind: 'i', valid: within(1, 4096), cheap: within(1, 64)},
+	{cmd: "init-backbone", name: "depth", kind: 'i', valid: within(1, 64), cheap: within(1, 4)},
+	{cmd: "init-backbone", name: "heads", kind: 'i', valid: func(v float64) bool { return v == 1 || v == 2 || v == 4 }}, // --width 4
+	{cmd: "init-backbone", name: "patch", kind: 'i', valid: within(1, 64), cheap: within(1, 16)},
+	{cmd: "init-backbone", name: "grid", kind: 'i', valid: within(1, 256), cheap: within(1, 16)},
+	{cmd: "init-head", name: "channels", kind: 'i', valid: func(v float64) bool { return v >= 8 && math.Mod(v, 8) == 0 }, cheap: within(8, 512),
+		refusedAs: "head: cannot initialise width"},
+	{cmd: "init-head", name: "vectors", kind: 'i', valid: atLeast(1), cheap: within(1, 512), refusedAs: "head: cannot initialise width"},
+	{cmd: "init-head", name: "seed", kind: 'u'},
+	{cmd: "synth", name: "seed", kind: 'u'},
+	{cmd: "synth", name: "size", kind: 'i', valid: within(32, 4096)},
+	{cmd: "synth", name: "train", kind: 'i', valid: within(1, 10000)},
+	{cmd: "synth", name: "test", kind: 'i', valid: within(1, 10000)},
+	{cmd: "synth", name: "per-defect", kind: 'i', valid: within(1, 10000)},
+}
+
+// childEnv names the variable that makes the test binary run one command line (a JSON
+// list) under a memory limit instead of the tests; see TestMain.
+const childEnv = "IDEAL_FUZZ_CHILD_ARGS"
+
+// childMemory bounds the address space of a child run: a command that tries to
+// allocate from an absurd flag value dies with "out of memory" instead of swapping.
+const childMemory = 3 << 30
+
+func TestMain(m *testing.M) {
+	if js := os.Getenv(childEnv); js != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(js), &args); err != nil {
+			fmt.Fprintln(os.Stderr, "bad", childEnv, err)
+			os.Exit(100)
+		}
+		lim := syscall.Rlimit{Cur: childMemory + vmSize(), Max: childMemory + vmSize()}
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+			fmt.Fprintln(os.Stderr, "setrlimit:", err)
+			os.Exit(100)
+		}
+		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			os.Stdout = null // keep the commands' tables out of the way
+		}
+		code := run(args)
+		fmt.Fprintf(os.Stderr, "\nideal-exit-status %d\n", code)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// vmSize is this process's virtual memory size in bytes (VmSize in /proc/self/status).
+func vmSize() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 1 << 30
+}
+
+// runChild runs one command line in a child process and returns its exit status and
+// stderr; it fails the test when the child crashes or runs longer than limit.
+func runChild(t *testing.T, args []string, limit time.Duration) (int, string) {
+	t.Helper()
+	js, _ := json.Marshal(args)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(js), "IDEAL_MAX_PIXELS=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	out := stderr.String()
+	if ctx.Err() != nil {
+		t.Fatalf("ideal %q still running after %v", args, time.Since(start))
+	}
+	i := strings.LastIndex(out, "\nideal-exit-status ")
+	if err != nil || i < 0 || strings.Contains(out, "panic:") || strings.Contains(out, "fatal error:") {
+		t.Fatalf("ideal %q crashed (%v):\n%s", args, err, out)
+	}
+	code, _ := strconv.Atoi(strings.TrimSpace(out[i+len("\nideal-exit-status "):]))
+	return code, out[:i]
+}
+
+// parseLike parses s as the flag package parses a flag of the kind.
+func parseLike(kind byte, s string) (float64, error) {
+	switch kind {
+	case 'i':
+		v, err := strconv.ParseInt(s, 0, strconv.IntSize)
+		return float64(v), err
+	case 'u':
+		v, err := strconv.ParseUint(s, 0, 64)
+		return float64(v), err
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// FuzzNumericFlags gives every numeric flag of every subcommand arbitrary strings.
+// A value the flag package cannot parse must be refused naming the flag; a parsed
+// value outside the documented range must be a usage error (exit status 2) naming
+// the flag, given before any input is opened; an allowed value must get past the
+// flags to the missing input (the command's sentinel error). No run may crash, hang
+// or exceed childMemory.
+func FuzzNumericFlags(f *testing.F) {
+	// Two values a flag keep the seed run (one child process each) to a few seconds;
+	// the files in testdata/fuzz/FuzzNumericFlags add the rest.
+	values := []string{"NaN", "-1", "0", "1e309", "Inf", "448", "0x10", "99999999999999999999", "1.5",
+		"-9223372036854775808", "", "1", "2147483648", " 1", "0.3", "4096", "1_0", "14"}
+	for i := range numericFlags {
+		f.Add(uint8(i), values[(2*i)%len(values)])
+		f.Add(uint8(i), values[(2*i+1)%len(values)])
+	}
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		if strings.ContainsRune(value, 0) {
+			return // not a possible command-line argument
+		}
+		fl := numericFlags[int(which)%len(numericFlags)]
+		base := fuzzCommands[fl.cmd]
+		// The flag goes last, after the base arguments' small model sizes it overrides.
+		args := append(append([]string{fl.cmd}, base.args...), "--"+fl.name+"="+value)
+		v, perr := parseLike(fl.kind, value)
+		valid := perr == nil && (fl.valid == nil || fl.valid(v))
+		if valid && fl.cheap != nil && !fl.cheap(v) {
+			return // allowed, and real work: see numericFlag.cheap
+		}
+		code, stderr := runChild(t, args, 20*time.Second)
+		switch {
+		case perr != nil:
+			if code == 0 || !strings.Contains(stderr, "-"+fl.name) {
+				t.Fatalf("ideal %q: unparsable value accepted (status %d):\n%s", args, code, stderr)
+			}
+		case !valid && fl.refusedAs != "" && code == 1 && strings.Contains(stderr, fl.refusedAs):
+		case !valid && fl.lateCheck && strings.Contains(stderr, base.sentinel):
+		case !valid:
+			if code != 2 || !strings.Contains(stderr, "-"+fl.name) {
+				t.Fatalf("ideal %q: out-of-range value not refused as a usage error naming --%s (status %d):\n%s",
+					args, fl.name, code, stderr)
+			}
+		default:
+			if !strings.Contains(stderr, base.sentinel) {
+				t.Fatalf("ideal %q: allowed value did not reach the missing input (status %d, want %q):\n%s",
+					args, code, base.sentinel, stderr)
+			}
+		}
+	})
+}
+
+// TestNumericFlagsListed checks that numericFlags covers every int, uint and float
+// flag of every registered command: each command's -h lists its flags with their
+// types.
+func TestNumericFlagsListed(t *testing.T) {
+	listed := map[string]bool{}
+	for _, fl := range numericFlags {
+		listed[fl.cmd+" --"+fl.name] = true
+	}
+	for name := range commands {
+		var help bytes.Buffer
+		old := os.Stderr
+		r, w, _ := os.Pipe()
+		os.Stderr = w
+		done := make(chan struct{})
+		go func() { io.Copy(&help, r); close(done) }()
+		commands[name].run([]string{"-h"})
+		w.Close()
+		<-done
+		os.Stderr = old
+		for _, line := range strings.Split(help.String(), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 2 || !strings.HasPrefix(fields[0], "-") {
+				continue
+			}
+			switch fields[1] {
+			case "int", "uint", "uint64", "float", "int64", "duration":
+				if key := name + " -" + fields[0]; !listed[key] {
+					t.Errorf("numeric flag %s (%s) is not in numericFlags", key, fields[1])
+				}
+				if _, ok := fuzzCommands[name]; !ok {
+					t.Errorf("command %s has numeric flags but no base arguments in fuzzCommands", name)
+				}
+			}
+		}
+	}
+}
