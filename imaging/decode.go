@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -127,7 +128,7 @@ func ImageSize(path string) (w, h int, err error) {
 		return 0, 0, fmt.Errorf("imaging: %w", err)
 	}
 	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
+	cfg, _, err := image.DecodeConfig(fileReader{bufio.NewReader(f), f})
 	if err != nil {
 		return 0, 0, fmt.Errorf("imaging: %s: %w", path, explain(err, nil))
 	}
@@ -182,6 +183,13 @@ func safeDecode(data []byte) (img image.Image, err error) {
 	}()
 	img, _, err = image.Decode(newPeekReader(data))
 	return img, err
+}
+
+// fileReader gives image.DecodeConfig both a buffered, peekable stream and the file's
+// ReadAt, for the reason given at peekReader.
+type fileReader struct {
+	*bufio.Reader
+	io.ReaderAt
 }
 
 // peekReader reads an in-memory file. Its Peek spares image.Decode a bufio wrapper,

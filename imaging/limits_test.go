@@ -85,9 +85,22 @@ func TestHugeHeadersRefusedBeforeAllocating(t *testing.T) {
 		"jpeg":                  {jpegHeader(65535, 65535), "more than the limit"},
 		"tiff IFD far past EOF": {[]byte("II*\x000000"), "truncated"},
 	}
+	dir := t.TempDir()
 	for name, c := range cases {
+		p := filepath.Join(dir, "x")
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		before := allocated()
-		_, err := DecodeRGB(c.data)
+		_, _, err := ImageSize(p)
+		if got := allocated() - before; got > 256<<10 {
+			t.Errorf("%s: ImageSize allocated %d bytes", name, got)
+		}
+		if name == "tiff IFD far past EOF" && err == nil {
+			t.Errorf("%s: ImageSize gave no error", name)
+		}
+		before = allocated()
+		_, err = DecodeRGB(c.data)
 		got := allocated() - before
 		if err == nil || !strings.HasPrefix(err.Error(), "imaging: ") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", name, err, c.want)
