@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/results"
@@ -52,15 +51,19 @@ func OpenResults(path string) ([]*Episode, error) {
 			in.Abnormal = append(in.Abnormal, Ref{Path: r.Path, Mask: r.Mask})
 		}
 		var qs []*Query
+		var paths []string
 		for _, rq := range e.Queries {
+			paths = append(paths, rq.Path)
+		}
+		names := queryNames(paths)
+		for i, rq := range e.Queries {
 			in.Queries = append(in.Queries, rq.Path)
 			in.QueryMasks = append(in.QueryMasks, rq.Mask)
 			a, sn, sa, err := rq.LoadMaps()
 			if err != nil {
 				return nil, fmt.Errorf("viewer: %w", err)
 			}
-			q := &Query{Path: rq.Path, Name: strings.TrimSuffix(filepath.Base(rq.Path), filepath.Ext(rq.Path)),
-				ImageScore: rq.ImageScore, Grid: rq.Grid}
+			q := &Query{Path: rq.Path, Name: names[i], ImageScore: rq.ImageScore, Grid: rq.Grid}
 			q.Maps[MapA], q.Maps[MapSN], q.Maps[MapSA] = a, sn, sa
 			qs = append(qs, q)
 		}

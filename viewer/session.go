@@ -75,7 +75,8 @@ type Session struct {
 	be        *cpu.Backend
 	ref       []Reference // normal then abnormal; images and original masks read by Open
 	preloaded bool
-	readOnly  string // why SetMask cannot re-score ("" when it can)
+	readOnly  string   // why SetMask cannot re-score ("" when it can)
+	names     []string // the queries' display names (queryNames)
 
 	// Owned by the worker goroutine.
 	backbone    *dinov2.Model
@@ -167,7 +168,7 @@ func open(in Inputs, strict bool) (*Session, error) {
 	s := &Session{in: in, be: cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))),
 		inputs: map[string]*input{}, gtMasks: map[string]*imaging.Mask{},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}),
-		results: make([]*Query, len(in.Queries)), saved: map[int]string{}}
+		results: make([]*Query, len(in.Queries)), saved: map[int]string{}, names: queryNames(in.Queries)}
 	s.cond = sync.NewCond(&s.mu)
 	for i, p := range in.Normal {
 		r := Reference{Path: p, Index: i}
@@ -224,6 +225,24 @@ func refPaths(refs []Ref) []string {
 
 // ReadOnly says why the session cannot re-score ("" when it can).
 func (s *Session) ReadOnly() string { return s.readOnly }
+
+// queryNames names queries by their base names without extension, or, where two
+// share one (test/crack/000.png, test/good/000.png), with their folder: crack/000.
+func queryNames(paths []string) []string {
+	base := func(p string) string { return strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) }
+	count := map[string]int{}
+	for _, p := range paths {
+		count[base(p)]++
+	}
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = base(p)
+		if count[out[i]] > 1 {
+			out[i] = filepath.Base(filepath.Dir(p)) + "/" + out[i]
+		}
+	}
+	return out
+}
 
 func isFeaturesFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".safetensors") }
 
@@ -465,8 +484,7 @@ func (s *Session) pass(gen int, masks []*imaging.Mask) error {
 		if err != nil {
 			return fmt.Errorf("viewer: %s: %w", p, err)
 		}
-		q := &Query{Path: p, Name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)),
-			ImageScore: r.ImageScore, Grid: r.Grid, Image: in.image}
+		q := &Query{Path: p, Name: s.names[i], ImageScore: r.ImageScore, Grid: r.Grid, Image: in.image}
 		q.Maps[MapA], q.Maps[MapSN], q.Maps[MapSA] = r.Map, r.NormalScore, r.DeviationScore
 		if q.Mask, err = s.groundTruth(i, q); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -369,5 +370,13 @@ func TestSessionFeaturesFiles(t *testing.T) {
 	}
 	if f.featureRuns != 0 {
 		t.Errorf("features files ran the backbone %d times", f.featureRuns)
+	}
+}
+
+func TestQueryNames(t *testing.T) {
+	got := queryNames([]string{"d/test/crack/000.png", "d/test/good/000.png", "d/test/good/001.png", "x.safetensors"})
+	want := []string{"crack/000", "good/000", "001", "x"}
+	if !slices.Equal(got, want) {
+		t.Errorf("names %q, want %q", got, want)
 	}
 }

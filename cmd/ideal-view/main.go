@@ -261,7 +261,7 @@ func (g *game) updateView(x, y int) {
 	case pressed(ebiten.KeyBracketLeft):
 		s.AdjustOpacity(-0.1)
 	case inpututil.IsKeyJustPressed(ebiten.KeyS):
-		p := filepath.Join(g.dir, "view_"+s.Current().Name+".png")
+		p := filepath.Join(g.dir, "view_"+strings.ReplaceAll(s.Current().Name, "/", "_")+".png")
 		in.Msg = report(s.ExportPNG(p), "saved "+p)
 	case inpututil.IsKeyJustPressed(ebiten.KeyE):
 		p := filepath.Join(g.dir, "verdicts.csv")
