@@ -40,6 +40,7 @@ type Editor struct {
 
 	undo         []*imaging.Mask
 	before       *imaging.Mask // the mask when the stroke began; nil outside a stroke
+	shown        *image.RGBA   // Render's picture of the mask at its own size; nil when stale
 	erase        bool
 	lastX, lastY float64 // last stamped position, in mask pixels
 }
@@ -119,6 +120,7 @@ func (e *Editor) Undo() bool {
 	}
 	e.Mask = e.undo[len(e.undo)-1]
 	e.undo = e.undo[:len(e.undo)-1]
+	e.shown = nil
 	return true
 }
 
@@ -129,6 +131,7 @@ func (e *Editor) CanUndo() bool { return len(e.undo) > 0 }
 // mask point (cx, cy), and the pixel under the point itself.
 func (e *Editor) stamp(cx, cy float64) {
 	m := e.Mask
+	e.shown = nil
 	r := e.Brush
 	x0, x1 := max(int(math.Floor(cx-r)), 0), min(int(math.Ceil(cx+r)), m.W-1)
 	y0, y1 := max(int(math.Floor(cy-r)), 0), min(int(math.Ceil(cy+r)), m.H-1)
@@ -158,6 +161,25 @@ func (e *Editor) Warning() string {
 // without one) with the defect pixels tinted MaskTint, the mask's contour in MaskEdge,
 // and, when brush is set, the brush outline around screen point (cx, cy).
 func (e *Editor) Render(w, h int, cx, cy float64, brush bool) *image.RGBA {
+	if e.shown == nil {
+		e.shown = e.picture()
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	e.blit(out.Pix, w, h, e.shown.Pix, e.Mask.W, e.Mask.H)
+	if brush {
+		r := e.Brush * e.Zoom
+		for a := 0.0; a < 2*math.Pi; a += 1 / max(r, 1) {
+			x, y := int(math.Floor(cx+r*math.Cos(a))), int(math.Floor(cy+r*math.Sin(a)))
+			if x >= 0 && y >= 0 && x < w && y < h {
+				copy(out.Pix[4*(y*w+x):], BrushColor[:])
+			}
+		}
+	}
+	return out
+}
+
+// picture is the reference with its mask at the mask's size (see Render).
+func (e *Editor) picture() *image.RGBA {
 	m := e.Mask
 	src := image.NewRGBA(image.Rect(0, 0, m.W, m.H))
 	edge := MaskContour(m)
@@ -177,18 +199,7 @@ func (e *Editor) Render(w, h int, cx, cy float64, brush bool) *image.RGBA {
 		copy(src.Pix[4*i:], c[:])
 		src.Pix[4*i+3] = 255
 	}
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	e.blit(out.Pix, w, h, src.Pix, m.W, m.H)
-	if brush {
-		r := e.Brush * e.Zoom
-		for a := 0.0; a < 2*math.Pi; a += 1 / max(r, 1) {
-			x, y := int(math.Floor(cx+r*math.Cos(a))), int(math.Floor(cy+r*math.Sin(a)))
-			if x >= 0 && y >= 0 && x < w && y < h {
-				copy(out.Pix[4*(y*w+x):], BrushColor[:])
-			}
-		}
-	}
-	return out
+	return src
 }
 
 // PatchMask maps a mask onto the head's patch grid as `ideal score` does: resized to

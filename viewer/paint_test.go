@@ -177,6 +177,17 @@ func TestEditorRender(t *testing.T) {
 	if px(6, 4) != BrushColor {
 		t.Errorf("brush outline missing: %v", px(6, 4))
 	}
+	// Painting and undoing show at once (the picture is not stale).
+	e.Brush = 0.5
+	e.Begin(0.5, 0.5, false)
+	e.End()
+	if img = e.Render(10, 8, 0, 0, false); px(0, 0) != MaskEdge {
+		t.Errorf("painted pixel shows %v", px(0, 0))
+	}
+	e.Undo()
+	if img = e.Render(10, 8, 0, 0, false); px(0, 0) != [3]uint8{100, 100, 100} {
+		t.Errorf("undone pixel shows %v", px(0, 0))
+	}
 }
 
 // TestPatchMaskDerivation: pixel (13, 13) of a 28×28 mask falls only in the window of
