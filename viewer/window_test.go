@@ -266,3 +266,47 @@ func TestScoringWindowUnderX(t *testing.T) {
 		t.Errorf("defect %v not brighter than the background %v as the map says", hot, cold)
 	}
 }
+
+// TestResultsWindowUnderX opens a results folder (two classes, as `ideal eval --out`
+// writes) in the real viewer: the screenshot shows the first class's worst query with
+// its ground-truth contour and the references, as this process renders them.
+func TestResultsWindowUnderX(t *testing.T) {
+	needX(t)
+	tmp := t.TempDir()
+	bin := buildViewer(t, tmp)
+	c := writeScoringCase(t, tmp)
+	dir := filepath.Join(tmp, "out")
+	writeResultsFolder(t, dir, c, c.in.Head)
+	shot := filepath.Join(tmp, "shot.png")
+	const w, h = 480, 320
+	if out, err := exec.Command(bin, "--width", fmt.Sprint(w), "--height", fmt.Sprint(h), "--screenshot", shot, dir).CombinedOutput(); err != nil {
+		t.Fatalf("ideal-view: %v\n%s", err, out)
+	}
+	img := readPNG(t, shot)
+	eps, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := NewInspector(eps)
+	insp.Resize(w, h)
+	want := insp.Render(0, 0)
+	if insp.State().Current().Name != "bad" || insp.Episode().Class != "pcb" {
+		t.Fatalf("shows %s of %s", insp.State().Current().Name, insp.Episode().Class)
+	}
+	// Query pixel (x, y) is screen (32 + 2.5x, 2.5y); the ground truth's left edge is
+	// column 72 (screen 212–214).
+	gx, gy := 213, 100
+	if got := at(img, gx, gy); got != [3]int{int(GroundTruthColour[0]), int(GroundTruthColour[1]), int(GroundTruthColour[2])} {
+		t.Errorf("ground-truth contour at (%d,%d): %v", gx, gy, got)
+	}
+	thumb := insp.Panel().Thumbs[1]
+	for _, pt := range [][2]int{{gx, gy}, {252, 100}, {130, 200}, {thumb.Min.X + 10, thumb.Min.Y + 10}, {thumb.Max.X - 3, thumb.Max.Y - 3}} {
+		got, exp := at(img, pt[0], pt[1]), at(want, pt[0], pt[1])
+		for j := range 3 {
+			if d := got[j] - exp[j]; d < -2 || d > 2 {
+				t.Errorf("screen (%d,%d) %v, want %v", pt[0], pt[1], got, exp)
+				break
+			}
+		}
+	}
+}
