@@ -654,6 +654,8 @@ func fmtMetric(v metrics.Value) string {
 // writeEvalOutputs writes metrics.json, metrics.csv, scores.csv and (when a class is
 // finished) view.json into dir, each atomically.
 func writeEvalOutputs(dir string, rep *evalReport, scores []evalScore, view *results.Manifest) error {
+	outputsMu.Lock()
+	defer outputsMu.Unlock()
 	err := atomicfile.Write(filepath.Join(dir, "metrics.json"), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -16,10 +17,16 @@ import (
 // it into exit status 130 (128 + SIGINT, as shells report it).
 var errInterrupted = errors.New("interrupted")
 
+// outputsMu is held while a command rewrites a set of outputs that belong together
+// (each file is atomic on its own); a second interrupt waits for it before exiting, so
+// that the set is never left half-updated.
+var outputsMu sync.Mutex
+
 // watchInterrupt watches for SIGINT and SIGTERM. interrupted reports whether one has
 // arrived: the command then stops at its next safe point, writes what is finished and
-// returns errInterrupted. A second signal calls cleanup (nil: none) and exits at once
-// with status 130. release stops the watching.
+// returns errInterrupted. A second signal waits for outputsMu (a set of outputs being
+// written), calls cleanup (nil: none) and exits with status 130. release stops the
+// watching.
 func watchInterrupt(name string, cleanup func()) (interrupted func() bool, release func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -31,6 +38,7 @@ func watchInterrupt(name string, cleanup func()) (interrupted func() bool, relea
 			case <-ch:
 				if got.Swap(true) {
 					fmt.Fprintf(os.Stderr, "\nideal %s: interrupted again: exiting now (finished outputs are intact)\n", name)
+					outputsMu.Lock()
 					if cleanup != nil {
 						cleanup()
 					}
