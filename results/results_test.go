@@ -28,7 +28,7 @@ func sample(dir, other string) *Manifest {
 		}}
 }
 
-func TestWriteReadRoundTrip(t *testing.T) {
+func TestResultsRoundTrip(t *testing.T) {
 	dir, other := t.TempDir(), t.TempDir()
 	m := sample(dir, other)
 	want := sample(dir, other)
@@ -85,7 +85,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	}
 }
 
-func TestWriteRelativeInputs(t *testing.T) {
+func TestResultsWriteRelativeInputs(t *testing.T) {
 	// Relative paths given to Write are taken from the working directory.
 	base := t.TempDir()
 	t.Chdir(base)
@@ -105,7 +105,7 @@ func TestWriteRelativeInputs(t *testing.T) {
 	}
 }
 
-func TestReadRejects(t *testing.T) {
+func TestResultsReadRejects(t *testing.T) {
 	dir := t.TempDir()
 	write := func(s string) string {
 		d := t.TempDir()
@@ -141,7 +141,7 @@ func TestReadRejects(t *testing.T) {
 	}
 }
 
-func TestWriteRejectsInvalid(t *testing.T) {
+func TestResultsWriteRejectsInvalid(t *testing.T) {
 	dir := t.TempDir()
 	m := &Manifest{Tool: "ideal score", Episodes: []Episode{{Normal: []string{"n"},
 		Queries: []Query{{Path: "q", Grid: 8, Maps: "m"}, {Path: "q", Grid: 8, Maps: "m2"}}}}}
@@ -158,7 +158,7 @@ func TestWriteRejectsInvalid(t *testing.T) {
 	}
 }
 
-func TestMapsRoundTrip(t *testing.T) {
+func TestResultsMapsRoundTrip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "q"+MapsExt)
 	a := []float32{0.1, 0.2, 0.3, 0.4}
 	sn := []float32{1, 0.9, 0.8, 0.7}
@@ -191,7 +191,7 @@ func TestMapsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestMapsRejects(t *testing.T) {
+func TestResultsMapsRejects(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	four := []float32{1, 2, 3, 4}
