@@ -499,6 +499,7 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 	}
 
 	acc.Reset()
+	mapsUsed := map[string]int{}
 	var imgScores []float64
 	var labels []bool
 	// Overlays: up to o.overlays−1 anomalous queries and one normal one per class.
@@ -553,8 +554,12 @@ func evalClass(o evalOptions, ep *data.Episode, feats *evalFeatures, model *head
 		out = append(out, evalScore{class: ep.Class, path: s.Path, defect: s.DefectType, anomalous: s.Anomalous, score: res.ImageScore})
 		imgScores = append(imgScores, float64(res.ImageScore))
 		labels = append(labels, s.Anomalous)
+		mapsName := filepath.Join(ep.Class, s.DefectType, strings.TrimSuffix(filepath.Base(s.Path), filepath.Ext(s.Path)))
+		if mapsUsed[mapsName]++; mapsUsed[mapsName] > 1 { // 000.png and 000.jpg side by side
+			mapsName = fmt.Sprintf("%s_%d", mapsName, mapsUsed[mapsName])
+		}
 		q := results.Query{Path: s.Path, ImageScore: res.ImageScore, Grid: res.Grid,
-			Maps: filepath.Join(o.out, "view", ep.Class, s.DefectType, strings.TrimSuffix(filepath.Base(s.Path), filepath.Ext(s.Path))+results.MapsExt)}
+			Maps: filepath.Join(o.out, "view", mapsName+results.MapsExt)}
 		if s.Anomalous {
 			q.Label, q.Mask = 1, s.MaskPath
 		}

@@ -326,14 +326,22 @@ func writeScoreJSON(path string, queries []string, results []*head.Result, warni
 
 // writeScoreMaps writes each query's G×G maps to dir/maps/NAME.maps.safetensors and
 // returns the queries of the results manifest. A query's ground truth is NAME_mask.png
-// beside it, when that file exists.
+// beside it, when that file exists. A query given twice is listed once.
 func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names []string) ([]results.Query, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "maps"), 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	qs := make([]results.Query, len(inputs))
+	var qs []results.Query
+	seen := map[string]bool{}
 	for i, in := range inputs {
 		r := res[i]
+		if abs, err := filepath.Abs(in.path); err == nil {
+			if seen[abs] {
+				fmt.Fprintf(os.Stderr, "ideal score: warning: %s is given twice; %s lists it once\n", in.path, results.FileName)
+				continue
+			}
+			seen[abs] = true
+		}
 		q := results.Query{Path: in.path, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
 			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt)}
 		stem := strings.TrimSuffix(in.path, filepath.Ext(in.path))
@@ -343,7 +351,7 @@ func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names 
 		if err := results.WriteMaps(q.Maps, r.Grid, r.Map, r.NormalScore, r.DeviationScore); err != nil {
 			return nil, err
 		}
-		qs[i] = q
+		qs = append(qs, q)
 	}
 	return qs, nil
 }

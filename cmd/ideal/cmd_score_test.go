@@ -336,7 +336,8 @@ func TestScoreViewImages(t *testing.T) {
 	out := p("out")
 	err = runScore([]string{"--backend", "cpu", "--backbone", tiny + "weights.safetensors", "--size", "98",
 		"--head", p("head48.safetensors"), "--normal", tiny + "input.png", "--abnormal", p("q.png"),
-		"--abnormal-mask", p("ref_mask.png"), p("q.png"), p("other.png"), "--json", p("s.json"), "--out", out})
+		"--abnormal-mask", p("ref_mask.png"), p("q.png"), p("other.png"), "--json", p("s.json"), "--out", out,
+		dir + string(filepath.Separator) + "." + string(filepath.Separator) + "q.png"}) // q.png again, spelt differently
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,6 +346,10 @@ func TestScoreViewImages(t *testing.T) {
 	if err := json.Unmarshal(raw, &js); err != nil {
 		t.Fatal(err)
 	}
+	if len(js.Queries) != 3 {
+		t.Fatalf("%d queries in the JSON, want 3", len(js.Queries))
+	}
+	js.Queries = js.Queries[:2] // view.json lists q.png once
 	m := checkScoreView(t, out, js)
 	tinyAbs, _ := filepath.Abs(tiny + "input.png")
 	e := m.Episodes[0]
