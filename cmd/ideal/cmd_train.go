@@ -1,12 +1,19 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -41,7 +48,13 @@ attention output before the residual, with masks drawn from the seed, the iterat
 and the episode's place in the batch. --eval-data evaluates the head after every epoch
 on that data set as 'ideal eval' does (same shots, size, seed and feature cache; no
 overlays) and prints the table; the outputs go to --eval-out/epoch-N (default
-HEAD.eval/epoch-N).`
+HEAD.eval/epoch-N).
+
+Ctrl-C (SIGINT) or SIGTERM stops the run at the end of the current iteration: the
+checkpoint HEAD.ckpt is written with the position within the epoch (HEAD keeps the last
+complete epoch's head), the command to resume is printed and the exit status is 130;
+--resume then continues exactly as if the run had not been interrupted. A second Ctrl-C
+quits at once (the files on disk stay complete: they are written atomically).`
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
@@ -51,8 +64,88 @@ type trainOptions struct {
 	classes                                              []string
 	seed                                                 uint64
 	quiet                                                bool
-	stopAfter                                            int // tests: stop after this many epochs (0: never), as an interruption
+	stopAfter                                            int               // tests: stop after this many epochs (0: never), as an interruption
+	interrupted                                          func(it int) bool // asked after each iteration (it done in all): stop there? (nil: never)
 }
+
+// Keys of the checkpoint metadata of a run interrupted within an epoch: the
+// iterations done in it and the mean loss of their episodes so far (JSON).
+const (
+	ckptEpochIters = "epoch_iterations"
+	ckptEpochLoss  = "epoch_loss"
+)
+
+// trainInterrupted is the error of a run stopped on request; ckpt holds its state.
+type trainInterrupted struct {
+	ckpt                     string
+	epoch, epochs, it, iters int // it of iters iterations of epoch (1-based) of epochs done
+}
+
+func (e *trainInterrupted) Error() string {
+	if e.it == e.iters {
+		return fmt.Sprintf("train: interrupted after epoch %d/%d; wrote %s", e.epoch, e.epochs, e.ckpt)
+	}
+	head := "no head written yet"
+	if e.epoch > 1 {
+		head = fmt.Sprintf("the head file holds epoch %d", e.epoch-1)
+	}
+	return fmt.Sprintf("train: interrupted in epoch %d/%d after iteration %d/%d; wrote %s (%s)",
+		e.epoch, e.epochs, e.it, e.iters, e.ckpt, head)
+}
+
+// trainWriting is held while the head or the checkpoint is written, so that a second
+// interrupt does not quit in the middle (the write is atomic, but would leave its
+// temporary file behind).
+var trainWriting sync.Mutex
+
+// trainSignals makes the first SIGINT or SIGTERM a stop request, which requested then
+// reports, and the second quit at once with status 130; stop ends the handling.
+func trainSignals(stderr io.Writer) (requested func() bool, stop func()) {
+	var req atomic.Bool
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-ch:
+				if req.Swap(true) {
+					trainWriting.Lock()
+					fmt.Fprintf(stderr, "\nideal train: %v again: quitting now; the files on disk are complete\n", s)
+					os.Exit(130)
+				}
+				fmt.Fprintf(stderr, "\nideal train: %v: stopping after this iteration to write a checkpoint (interrupt again to quit at once)\n", s)
+			}
+		}
+	}()
+	return req.Load, func() { signal.Stop(ch); close(done) }
+}
+
+// resumeCommand is the command line that resumes the run of args from ckpt.
+func resumeCommand(args []string, ckpt string) string {
+	cmd := []string{os.Args[0], "train"}
+	for i := 0; i < len(args); i++ {
+		switch a := strings.TrimLeft(args[i], "-"); {
+		case a == "resume" && strings.HasPrefix(args[i], "-"):
+			i++ // and its value
+		case strings.HasPrefix(a, "resume=") && strings.HasPrefix(args[i], "-"):
+		default:
+			cmd = append(cmd, args[i])
+		}
+	}
+	cmd = append(cmd, "--resume", ckpt)
+	for i, a := range cmd {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return !strings.ContainsRune(shellSafe, r) }) {
+			cmd[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(cmd, " ")
+}
+
+// shellSafe are the characters a shell word needs no quotes for.
+const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,:/@%"
 
 // settings are the options a resumed run must share with the run it continues.
 func (o trainOptions) settings() string {
@@ -126,7 +219,14 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	requested, stop := trainSignals(os.Stderr)
+	defer stop()
+	o.interrupted = func(int) bool { return requested() }
 	_, err = trainHead(o, os.Stdout, os.Stderr)
+	if ti := (*trainInterrupted)(nil); errors.As(err, &ti) {
+		fmt.Fprintf(os.Stderr, "ideal %v\nresume with:\n  %s\n", err, resumeCommand(args, ti.ckpt))
+		os.Exit(130)
+	}
 	return err
 }
 
@@ -153,7 +253,12 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		return nil, err
 	}
 	defer be.Close()
-	var ck *train.Checkpoint
+	iters := (o.episodes + o.batch - 1) / o.batch
+	var (
+		ck        *train.Checkpoint
+		skipIters int          // iterations of the first epoch done before the resumed run
+		skipLoss  train.Losses // and their share of the epoch's mean loss
+	)
 	if o.resume != "" {
 		if ck, err = train.ReadCheckpoint(o.resume); err != nil {
 			return nil, err
@@ -166,6 +271,16 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		}
 		if ck.Epoch > o.epochs {
 			return nil, fmt.Errorf("train: checkpoint %s is after epoch %d of %d", o.resume, ck.Epoch, o.epochs)
+		}
+		if v, ok := ck.Meta[ckptEpochIters]; ok { // interrupted within an epoch
+			if skipIters, err = strconv.Atoi(v); err != nil || skipIters < 1 || skipIters >= iters ||
+				ck.Epoch >= o.epochs || ck.Episodes != ck.Epoch*o.episodes+skipIters*o.batch {
+				return nil, fmt.Errorf("train: checkpoint %s: %s = %q does not fit epoch %d and %d episodes drawn (%d iterations of %d episodes per epoch)",
+					o.resume, ckptEpochIters, v, ck.Epoch, ck.Episodes, iters, o.batch)
+			}
+			if err := json.Unmarshal([]byte(ck.Meta[ckptEpochLoss]), &skipLoss); err != nil {
+				return nil, fmt.Errorf("train: checkpoint %s: %s: %v", o.resume, ckptEpochLoss, err)
+			}
 		}
 		for range ck.Episodes { // the sampler where the run stopped
 			sampler.Next()
@@ -247,7 +362,6 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		return train.NewSample(model, normals, abn, q.Features, label, mask, o.size)
 	}
 
-	iters := (o.episodes + o.batch - 1) / o.batch
 	sched := train.Schedule{Peak: o.lr, Min: 1e-5, Warmup: min(2, o.epochs) * iters, Total: o.epochs * iters}
 	var bar *progressbar.ProgressBar
 	if !o.quiet {
@@ -261,7 +375,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 	if ck != nil {
 		first = ck.Epoch
 	}
-	it := first * iters
+	it := first*iters + skipIters
 	if bar != nil {
 		bar.Set(it)
 	}
@@ -270,8 +384,12 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			break
 		}
 		var mean train.Losses
-		done := 0
-		for range iters {
+		stopping := false
+		done, from := 0, 0
+		if epoch == first && skipIters > 0 {
+			mean, done, from = skipLoss, skipIters*o.batch, skipIters
+		}
+		for k := from; k < iters; k++ {
 			var batch []*train.Sample
 			for range min(o.batch, o.episodes-done) {
 				ep := sampler.Next()
@@ -302,14 +420,37 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 					epoch+1, o.epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, lr))
 				bar.Add(1)
 			}
+			stopping = o.interrupted != nil && o.interrupted(it)
+			if stopping && k < iters-1 {
+				loss, err := json.Marshal(mean)
+				if err != nil {
+					return nil, fmt.Errorf("train: %w", err)
+				}
+				ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
+					Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
+						ckptEpochIters: strconv.Itoa(k + 1), ckptEpochLoss: string(loss)}}
+				trainWriting.Lock()
+				err = ckpt.WriteFile(o.out + ".ckpt")
+				trainWriting.Unlock()
+				if err != nil {
+					return nil, err
+				}
+				if bar != nil {
+					bar.Clear()
+				}
+				return history, &trainInterrupted{o.out + ".ckpt", epoch + 1, o.epochs, k + 1, iters}
+			}
 		}
 		history = append(history, mean)
-		if err := params.Weights(w.Config).WriteFile(o.out); err != nil {
-			return nil, err
-		}
 		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch + 1, Episodes: (epoch + 1) * o.episodes,
 			Meta: map[string]string{"settings": o.settings(), "backbone": bbID}}
-		if err := ckpt.WriteFile(o.out + ".ckpt"); err != nil {
+		trainWriting.Lock()
+		err := params.Weights(w.Config).WriteFile(o.out)
+		if err == nil {
+			err = ckpt.WriteFile(o.out + ".ckpt")
+		}
+		trainWriting.Unlock()
+		if err != nil {
 			return nil, err
 		}
 		if bar != nil {
@@ -325,6 +466,9 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			if err := evaluate(eo, stdout, stderr); err != nil {
 				return nil, fmt.Errorf("train: evaluation after epoch %d: %w", epoch+1, err)
 			}
+		}
+		if epoch+1 < o.epochs && (stopping || o.evalData != "" && o.interrupted != nil && o.interrupted(it)) {
+			return history, &trainInterrupted{o.out + ".ckpt", epoch + 1, o.epochs, iters, iters}
 		}
 	}
 	if bar != nil {

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/train"
@@ -155,5 +160,243 @@ func TestTrainEval(t *testing.T) {
 	}
 	if _, err := parseTrainFlags([]string{"--data", "d", "--backbone", "b", "--out", "o", "--eval-setting", "easy"}); err == nil {
 		t.Error("--eval-setting easy accepted")
+	}
+}
+
+// noTempFiles fails the test if dir holds a temporary file of an atomic write.
+func noTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+// TestTrainInterruptResume interrupts a 3-epoch run (4 iterations per epoch, the last
+// one short) in epoch 1, at the end of epoch 1, in epoch 2 and in the last epoch, each
+// time resuming from the checkpoint the interrupted run wrote: the chain writes the same
+// head and checkpoint, byte for byte, and the same epoch losses, exactly, as the
+// uninterrupted run.
+func TestTrainInterruptResume(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	opts := func(out string, extra ...string) trainOptions {
+		o, err := parseTrainFlags(append([]string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+			"--out", out, "--epochs", "3", "--episodes", "7", "--batch", "2", "--vectors", "8", "--seed", "4",
+			"--cache", filepath.Join(dir, "cache")}, extra...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	full := filepath.Join(dir, "full.safetensors")
+	want, err := trainHead(opts(full), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partDir := filepath.Join(dir, "part")
+	if err := os.Mkdir(partDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(partDir, "part.safetensors")
+	var got []train.Losses
+	resume := ""
+	for _, c := range []struct {
+		stopAt, epoch, it, ckEpoch, ckEpisodes, steps int
+	}{
+		{1, 1, 1, 0, 2, 1},    // within epoch 1
+		{4, 1, 4, 1, 7, 4},    // after its last iteration: at the end of epoch 1
+		{6, 2, 2, 1, 11, 6},   // within epoch 2
+		{11, 3, 3, 2, 20, 11}, // within epoch 3, before its short last iteration
+		{0, 0, 0, 3, 21, 12},  // to the end
+	} {
+		var extra []string
+		if resume != "" {
+			extra = []string{"--resume", resume}
+		}
+		o := opts(part, extra...)
+		if c.stopAt > 0 {
+			o.interrupted = func(it int) bool { return it >= c.stopAt }
+		}
+		h, err := trainHead(o, io.Discard, io.Discard)
+		got = append(got, h...)
+		var ti *trainInterrupted
+		switch {
+		case c.stopAt == 0 && err != nil:
+			t.Fatalf("the last resumed run: %v", err)
+		case c.stopAt > 0 && !errors.As(err, &ti):
+			t.Fatalf("stop after iteration %d: %v, want an interruption", c.stopAt, err)
+		case ti != nil && (ti.epoch != c.epoch || ti.it != c.it || ti.iters != 4 || ti.ckpt != part+".ckpt"):
+			t.Errorf("stop after iteration %d: %+v, want epoch %d, iteration %d of 4", c.stopAt, *ti, c.epoch, c.it)
+		}
+		noTempFiles(t, partDir)
+		ck, err := train.ReadCheckpoint(part + ".ckpt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.Epoch != c.ckEpoch || ck.Episodes != c.ckEpisodes || ck.Opt.Steps() != c.steps {
+			t.Errorf("stop after iteration %d: checkpoint at epoch %d, %d episodes drawn, %d steps; want %d, %d, %d",
+				c.stopAt, ck.Epoch, ck.Episodes, ck.Opt.Steps(), c.ckEpoch, c.ckEpisodes, c.steps)
+		}
+		if c.stopAt == 6 { // a mid-epoch checkpoint whose position does not fit is refused
+			ck.Meta[ckptEpochIters] = "3"
+			bad := filepath.Join(dir, "bad.ckpt")
+			if err := ck.WriteFile(bad); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := trainHead(opts(filepath.Join(dir, "bad.safetensors"), "--resume", bad), io.Discard, io.Discard); err == nil ||
+				!strings.Contains(err.Error(), "does not fit") {
+				t.Errorf("resume from a checkpoint with 3 iterations done and 11 episodes drawn: %v", err)
+			}
+		}
+		resume = part + ".ckpt"
+	}
+	for _, suffix := range []string{"", ".ckpt"} {
+		a, _ := os.ReadFile(full + suffix)
+		b, _ := os.ReadFile(part + suffix)
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("the interrupted and resumed runs wrote another %s than the uninterrupted run", "part.safetensors"+suffix)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 3 {
+		t.Errorf("epoch losses of the interrupted and resumed runs:\n%v\nwant\n%v", got, want)
+	}
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("epoch %d: loss %+v, want exactly %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestTrainSignal runs the real binary: SIGINT after the first epoch's line makes it write
+// a loadable checkpoint without temporary files, print the command to resume and exit
+// with status 130; that command completes the run with the head and checkpoint of the
+// uninterrupted run, byte for byte. Two SIGINTs in a row also exit 130 and leave
+// complete files.
+func TestTrainSignal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send on Windows")
+	}
+	bin := buildIdealBinary(t)
+	dir, dataDir, _ := evalFixture(t)
+	args := func(out string) []string {
+		return []string{"train", "-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+			"--out", out, "--epochs", "4", "--episodes", "60", "--batch", "2", "--vectors", "8", "--seed", "6",
+			"--cache", filepath.Join(dir, "cache")}
+	}
+	full := filepath.Join(dir, "full.safetensors") // uninterrupted, in process; fills the feature cache
+	o, err := parseTrainFlags(args(full)[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trainHead(o, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// interrupt runs the binary on args, sends n SIGINTs once it printed its first epoch
+	// line, and returns its exit status and stderr.
+	interrupt := func(args []string, n int) (int, string) {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			lines := bufio.NewScanner(stdout)
+			signalled := false
+			for lines.Scan() {
+				if !signalled && strings.HasPrefix(lines.Text(), "epoch 1/4") {
+					for range n {
+						cmd.Process.Signal(os.Interrupt)
+					}
+					signalled = true
+				}
+			}
+			done <- cmd.Wait()
+		}()
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			return cmd.ProcessState.ExitCode(), stderr.String()
+		case <-time.After(2 * time.Minute):
+			cmd.Process.Kill()
+			t.Fatalf("ideal %s: still running after 2 minutes; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		}
+		return 0, ""
+	}
+
+	partDir := filepath.Join(dir, "part")
+	if err := os.Mkdir(partDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(partDir, "part.safetensors")
+	code, stderr := interrupt(args(part), 1)
+	t.Logf("stderr of the interrupted run:\n%s", stderr)
+	if code != 130 {
+		t.Fatalf("exit status %d after SIGINT, want 130", code)
+	}
+	noTempFiles(t, partDir)
+	ck, err := train.ReadCheckpoint(part + ".ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch < 1 || ck.Epoch >= 4 {
+		t.Errorf("checkpoint after %d epochs, want 1 to 3", ck.Epoch)
+	}
+	_, resume, ok := strings.Cut(stderr, "resume with:\n  ")
+	resume, _, _ = strings.Cut(resume, "\n")
+	words := strings.Fields(resume)
+	if !ok || len(words) < 2 || words[0] != bin || strings.Contains(resume, "'") {
+		t.Fatalf("no resume command (or one with quotes) on stderr: %q", resume)
+	}
+	cmd := exec.Command(words[0], words[1:]...)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", resume, err, msg)
+	}
+	for _, suffix := range []string{"", ".ckpt"} {
+		a, _ := os.ReadFile(full + suffix)
+		b, _ := os.ReadFile(part + suffix)
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("the interrupted and resumed run wrote another %s than the uninterrupted run", "part.safetensors"+suffix)
+		}
+	}
+
+	twice := filepath.Join(dir, "twice")
+	if err := os.Mkdir(twice, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(twice, "h.safetensors")
+	if code, stderr := interrupt(args(out), 2); code != 130 {
+		t.Errorf("exit status %d after two SIGINTs, want 130; stderr:\n%s", code, stderr)
+	}
+	noTempFiles(t, twice)
+	if _, err := train.ReadCheckpoint(out + ".ckpt"); err != nil {
+		t.Error(err)
+	}
+	if _, err := head.ReadFile(out, ""); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTrainResumeCommand(t *testing.T) {
+	got := resumeCommand([]string{"-q", "--out", "my head.safetensors", "--resume", "old.ckpt", "-resume=x", "--lr", "1e-3"}, "it's.ckpt")
+	want := os.Args[0] + ` train -q --out 'my head.safetensors' --lr 1e-3 --resume 'it'\''s.ckpt'`
+	if strings.Contains(os.Args[0], "'") || strings.Contains(os.Args[0], " ") {
+		t.Skip("the test binary's path needs quotes")
+	}
+	if got != want {
+		t.Errorf("resume command\n%s\nwant\n%s", got, want)
 	}
 }
