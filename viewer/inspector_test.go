@@ -267,7 +267,7 @@ func TestOpenResults(t *testing.T) {
 	}
 	in.Editor.Begin(in.Editor.PanX+in.Editor.Zoom*80, in.Editor.PanY+in.Editor.Zoom*30, false)
 	in.StrokeEnd()
-	if p := s.Wait(); p.Err != nil || p.Pass != 2 {
+	if p := s.Wait(); p.Err != nil || p.Pass != 1 {
 		t.Fatalf("re-score: %+v", p)
 	}
 	if s.featureRuns != 5 {

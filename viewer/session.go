@@ -53,7 +53,7 @@ type Progress struct {
 	Busy        bool     // work is queued or running
 	Stage       string   // what runs now, or "done" / "error"
 	Done, Total int      // queries scored in this pass, of all
-	Pass        int      // 1: the first scoring; each mask edit starts another
+	Pass        int      // passes run: 1 is the first scoring (0 for preloaded results), each mask edit starts another
 	Err         error    // why the last pass stopped (shown in the window)
 	Warnings    []string // the head's (e.g. an abnormal mask covering no patch)
 }
@@ -267,7 +267,7 @@ func (s *Session) Preload(qs []*Query) {
 	copy(s.results, qs)
 	s.version++
 	s.preloaded = true
-	s.progress = Progress{Stage: "done", Done: len(qs), Total: len(qs), Pass: 1}
+	s.progress = Progress{Stage: "done", Done: len(qs), Total: len(qs)}
 }
 
 // Close stops the background work and waits for it.

@@ -166,6 +166,33 @@ type game struct {
 	lastX    int
 	lastY    int
 	seen     string // what the last rendering showed (viewKey)
+	reported []int  // per episode, the last scoring pass reported on stderr
+}
+
+// reportPasses says on stderr when a scoring pass of an episode ends.
+func (g *game) reportPasses() {
+	if g.reported == nil {
+		g.reported = make([]int, len(g.in.Episodes))
+	}
+	for i, e := range g.in.Episodes {
+		if e.Session == nil {
+			continue
+		}
+		p := e.Session.Progress()
+		if p.Busy || p.Pass <= g.reported[i] {
+			continue
+		}
+		g.reported[i] = p.Pass
+		class := ""
+		if e.Class != "" {
+			class = " (" + e.Class + ")"
+		}
+		if p.Err != nil {
+			fmt.Fprintf(os.Stderr, "ideal-view: scoring pass %d%s failed: %v\n", p.Pass, class, p.Err)
+		} else {
+			fmt.Fprintf(os.Stderr, "ideal-view: scoring pass %d%s done: %d queries\n", p.Pass, class, p.Done)
+		}
+	}
 }
 
 func (g *game) Layout(ow, oh int) (int, int) {
@@ -197,6 +224,7 @@ func (g *game) Update() error {
 	if in.Poll() {
 		g.dirty = true
 	}
+	g.reportPasses()
 	x, y := ebiten.CursorPosition()
 	if in.Editor != nil {
 		g.updateEditor(x, y)
