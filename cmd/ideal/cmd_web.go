@@ -106,12 +106,12 @@ func runWeb(args []string) error {
 		return err
 	}
 	defer ln.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	h, err := webHandler()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	fmt.Fprintf(os.Stderr, "ideal web: serving http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 	return serveWeb(ctx, newWebServer(h, defaultWebLimits), ln, os.Stderr)
 }

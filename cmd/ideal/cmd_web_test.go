@@ -433,7 +433,7 @@ func TestWebTraversal(t *testing.T) {
 		"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc/passwd", "/%252e%252e/%252e%252e/etc/passwd",
 		"/..\\..\\etc\\passwd", "/%2e%2e%5c%2e%2e%5cetc%5cpasswd", "/" + strings.Repeat("%2e%2e/", 12) + "etc/passwd",
 		"/" + strings.Repeat("..%2f", 12) + "etc/passwd", "/etc/passwd", "//etc/passwd", "/%2fetc%2fpasswd",
-		"/etc/passwd%00", "/%00", "/index.html%00.txt", "/secret.txt%00", "/C:/Windows/win.ini", "/C:%5cWindows%5cwin.ini",
+		"/etc/passwd%00", "/%00", "/index.html%00.txt", "/secret.txt%00", "/\x00", "/..\x00/secret-up.txt", "/C:/Windows/win.ini", "/C:%5cWindows%5cwin.ini",
 		"http://127.0.0.1/../../etc/passwd", "http://127.0.0.1/" + up + "etc/passwd", "/.", "/..", "/./", "/static/",
 		"/" + strings.Repeat("a/../", 1000) + "secret.txt",
 	}
