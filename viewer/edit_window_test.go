@@ -161,7 +161,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestEditMaskUnderX(t *testing.T) {
 	needX(t)
 	tmp := t.TempDir()
-	bin := buildViewer(t, tmp)
+	bin := buildViewer(t)
 	c := writeScoringCase(t, tmp)
 	in := c.in
 	var err error

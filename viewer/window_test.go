@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/imaging"
@@ -85,14 +86,42 @@ func needX(t *testing.T) {
 	}
 }
 
-// buildViewer builds cmd/ideal-view into dir.
-func buildViewer(t *testing.T, dir string) string {
+var viewerBin struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// buildViewer builds cmd/ideal-view once per test run (into a folder removed by
+// TestMain) and returns its path.
+func buildViewer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(dir, "ideal-view")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ideal-view").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	viewerBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ideal-view-test")
+		if err != nil {
+			viewerBin.err = err
+			return
+		}
+		binDir = dir
+		viewerBin.path = filepath.Join(dir, "ideal-view")
+		viewerBin.out, viewerBin.err = exec.Command("go", "build", "-o", viewerBin.path, "../cmd/ideal-view").CombinedOutput()
+	})
+	if viewerBin.err != nil {
+		t.Fatalf("go build: %v\n%s", viewerBin.err, viewerBin.out)
 	}
-	return bin
+	return viewerBin.path
+}
+
+// binDir holds the built viewer; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // TestScreenshotUnderX builds and runs the real viewer, cmd/ideal-view (under Xvfb in
@@ -102,7 +131,7 @@ func buildViewer(t *testing.T, dir string) string {
 func TestScreenshotUnderX(t *testing.T) {
 	needX(t)
 	tmp := t.TempDir()
-	bin := buildViewer(t, tmp)
+	bin := buildViewer(t)
 	dir := filepath.Join(tmp, "results")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -188,7 +217,7 @@ func at(m image.Image, x, y int) [3]int {
 func TestScoringWindowUnderX(t *testing.T) {
 	needX(t)
 	tmp := t.TempDir()
-	bin := buildViewer(t, tmp)
+	bin := buildViewer(t)
 	c := writeScoringCase(t, tmp)
 	in := c.in
 	args := []string{"--size", "112", "--backbone", in.Backbone, "--head", in.Head,
@@ -273,7 +302,7 @@ func TestScoringWindowUnderX(t *testing.T) {
 func TestResultsWindowUnderX(t *testing.T) {
 	needX(t)
 	tmp := t.TempDir()
-	bin := buildViewer(t, tmp)
+	bin := buildViewer(t)
 	c := writeScoringCase(t, tmp)
 	dir := filepath.Join(tmp, "out")
 	writeResultsFolder(t, dir, c, c.in.Head)
