@@ -421,3 +421,26 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSetQueries: new results (a re-score) re-sort the queries, keep the one shown,
+// recompute the colour ranges; the threshold follows the midpoint until it is moved.
+func TestSetQueries(t *testing.T) {
+	s := mustNew(t, query("a", 0.2, 1, []float32{0.2}), query("b", 0.9, 1, []float32{0.9}))
+	s.Next() // "a"
+	if s.Threshold != 0.55 {
+		t.Fatalf("threshold %v, want the midpoint 0.55", s.Threshold)
+	}
+	s.SetQueries([]*Query{query("a", 0.95, 1, []float32{0.95}), query("b", 0.5, 1, []float32{0.5}), query("c", 0.1, 1, []float32{0.1})})
+	if s.Current().Name != "a" || s.Index != 0 {
+		t.Errorf("shown %s at %d, want a (now worst) at 0", s.Current().Name, s.Index)
+	}
+	if s.lo[MapA] != 0.1 || s.hi[MapA] != 0.95 || s.Threshold != (0.1+0.95)/2 {
+		t.Errorf("range %v–%v threshold %v", s.lo[MapA], s.hi[MapA], s.Threshold)
+	}
+	s.AdjustThreshold(1)
+	moved := s.Threshold
+	s.SetQueries([]*Query{query("z", 0.3, 1, []float32{0.3})})
+	if s.Threshold != moved || s.Current().Name != "z" {
+		t.Errorf("after a move: threshold %v (want %v kept), shown %s", s.Threshold, moved, s.Current().Name)
+	}
+}

@@ -406,6 +406,12 @@ func (g *game) Draw(screen *ebiten.Image) {
 		ebitenutil.DebugPrintAt(screen, g.strip(), 0, ProgressTextTop)
 	}
 	lines := g.status()
+	vw, _ := in.ViewSize()
+	for i, l := range lines { // the debug font is 6 pixels wide: keep the text off the panel
+		if r := []rune(l); len(r) > (vw-8)/6 {
+			lines[i] = string(r[:max((vw-8)/6, 0)])
+		}
+	}
 	ebitenutil.DebugPrintAt(screen, strings.Join(lines, "\n"), 4, g.h-16*len(lines))
 	if in.ShowPanel {
 		p := in.Panel()
