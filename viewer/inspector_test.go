@@ -169,6 +169,9 @@ func TestInspectorEditRescore(t *testing.T) {
 	if got := in.State().Queries[0].ImageScore; got != first {
 		t.Errorf("after undoing every stroke the worst score is %v, want the first %v", got, first)
 	}
+	if in.References()[2].Edited {
+		t.Error("the mask is back as read but the reference is marked edited")
+	}
 	in.Undo()
 	if in.Msg != "nothing to undo" {
 		t.Errorf("msg %q", in.Msg)

@@ -296,7 +296,9 @@ func (s *Session) References() []Reference {
 	for i := range out {
 		if out[i].Abnormal {
 			out[i].Mask = s.masks[out[i].Index]
-			out[i].Edited = out[i].Mask != s.ref[i].Mask
+			if orig := s.ref[i].Mask; orig != nil && out[i].Mask != orig {
+				out[i].Edited = !slices.Equal(out[i].Mask.Pix, orig.Pix)
+			}
 		}
 	}
 	return out
