@@ -232,7 +232,7 @@ func TestScoringWindowUnderX(t *testing.T) {
 		"missing query":            append(slices.Clone(args), filepath.Join(tmp, "nope.png")),
 		"missing head":             {"--backbone", in.Backbone, "--head", filepath.Join(tmp, "nope.safetensors"), "--normal", in.Normal[0], in.Queries[0]},
 		"backbone w/o refs":        {"--backbone", in.Backbone, tmp},
-		"bad head (in the window)": append(slices.Clone(args[:len(args)-0]), "--head", bad, "--screenshot", filepath.Join(tmp, "x.png"), in.Queries[0]),
+		"bad head (in the window)": append(slices.Clone(args), "--head", bad, "--screenshot", filepath.Join(tmp, "x.png"), in.Queries[0]),
 	} {
 		out, err := exec.Command(bin, a...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "ideal-view: ") {
