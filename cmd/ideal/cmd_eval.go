@@ -163,11 +163,9 @@ func runEval(args []string) error {
 		return err
 	}
 	var release func()
-	o.interrupted, release = watchInterrupt("eval", func() { removeTempFiles(o.out, o.cache) })
+	o.interrupted, release = watchInterrupt("eval", "the current image", func() { removeTempFiles(o.out, o.cache) })
 	defer release()
-	err = evaluate(o, os.Stdout, os.Stderr)
-	exitIfInterrupted("eval", err)
-	return err
+	return evaluate(o, os.Stdout, os.Stderr)
 }
 
 // evalFeatures computes image features through the cache, loading the backbone on

@@ -7,13 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -75,52 +71,34 @@ const (
 	ckptEpochLoss  = "epoch_loss"
 )
 
-// trainInterrupted is the error of a run stopped on request; ckpt holds its state.
+// trainInterrupted is the error of a run stopped on request (it wraps errInterrupted);
+// ckpt holds its state and resume, when set, the command line that continues it.
 type trainInterrupted struct {
 	ckpt                     string
 	epoch, epochs, it, iters int // it of iters iterations of epoch (1-based) of epochs done
+	resume                   string
 }
 
+func (e *trainInterrupted) Unwrap() error { return errInterrupted }
+
 func (e *trainInterrupted) Error() string {
+	msg := e.state()
+	if e.resume != "" {
+		msg += "\nresume with:\n  " + e.resume
+	}
+	return msg
+}
+
+func (e *trainInterrupted) state() string {
 	if e.it == e.iters {
-		return fmt.Sprintf("train: interrupted after epoch %d/%d; wrote %s", e.epoch, e.epochs, e.ckpt)
+		return fmt.Sprintf("interrupted after epoch %d/%d; wrote %s", e.epoch, e.epochs, e.ckpt)
 	}
 	head := "no head written yet"
 	if e.epoch > 1 {
 		head = fmt.Sprintf("the head file holds epoch %d", e.epoch-1)
 	}
-	return fmt.Sprintf("train: interrupted in epoch %d/%d after iteration %d/%d; wrote %s (%s)",
+	return fmt.Sprintf("interrupted in epoch %d/%d after iteration %d/%d; wrote %s (%s)",
 		e.epoch, e.epochs, e.it, e.iters, e.ckpt, head)
-}
-
-// trainWriting is held while the head or the checkpoint is written, so that a second
-// interrupt does not quit in the middle (the write is atomic, but would leave its
-// temporary file behind).
-var trainWriting sync.Mutex
-
-// trainSignals makes the first SIGINT or SIGTERM a stop request, which requested then
-// reports, and the second quit at once with status 130; stop ends the handling.
-func trainSignals(stderr io.Writer) (requested func() bool, stop func()) {
-	var req atomic.Bool
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case s := <-ch:
-				if req.Swap(true) {
-					trainWriting.Lock()
-					fmt.Fprintf(stderr, "\nideal train: %v again: quitting now; the files on disk are complete\n", s)
-					os.Exit(130)
-				}
-				fmt.Fprintf(stderr, "\nideal train: %v: stopping after this iteration to write a checkpoint (interrupt again to quit at once)\n", s)
-			}
-		}
-	}()
-	return req.Load, func() { signal.Stop(ch); close(done) }
 }
 
 // resumeCommand is the command line that resumes the run of args from ckpt.
@@ -219,13 +197,12 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	requested, stop := trainSignals(os.Stderr)
-	defer stop()
+	requested, release := watchInterrupt("train", "this iteration to write a checkpoint", nil)
+	defer release()
 	o.interrupted = func(int) bool { return requested() }
 	_, err = trainHead(o, os.Stdout, os.Stderr)
 	if ti := (*trainInterrupted)(nil); errors.As(err, &ti) {
-		fmt.Fprintf(os.Stderr, "ideal %v\nresume with:\n  %s\n", err, resumeCommand(args, ti.ckpt))
-		os.Exit(130)
+		ti.resume = resumeCommand(args, ti.ckpt)
 	}
 	return err
 }
@@ -429,27 +406,27 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 				ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
 					Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
 						ckptEpochIters: strconv.Itoa(k + 1), ckptEpochLoss: string(loss)}}
-				trainWriting.Lock()
+				outputsMu.Lock()
 				err = ckpt.WriteFile(o.out + ".ckpt")
-				trainWriting.Unlock()
+				outputsMu.Unlock()
 				if err != nil {
 					return nil, err
 				}
 				if bar != nil {
 					bar.Clear()
 				}
-				return history, &trainInterrupted{o.out + ".ckpt", epoch + 1, o.epochs, k + 1, iters}
+				return history, &trainInterrupted{ckpt: o.out + ".ckpt", epoch: epoch + 1, epochs: o.epochs, it: k + 1, iters: iters}
 			}
 		}
 		history = append(history, mean)
 		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch + 1, Episodes: (epoch + 1) * o.episodes,
 			Meta: map[string]string{"settings": o.settings(), "backbone": bbID}}
-		trainWriting.Lock()
+		outputsMu.Lock()
 		err := params.Weights(w.Config).WriteFile(o.out)
 		if err == nil {
 			err = ckpt.WriteFile(o.out + ".ckpt")
 		}
-		trainWriting.Unlock()
+		outputsMu.Unlock()
 		if err != nil {
 			return nil, err
 		}
@@ -468,7 +445,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			}
 		}
 		if epoch+1 < o.epochs && (stopping || o.evalData != "" && o.interrupted != nil && o.interrupted(it)) {
-			return history, &trainInterrupted{o.out + ".ckpt", epoch + 1, o.epochs, iters, iters}
+			return history, &trainInterrupted{ckpt: o.out + ".ckpt", epoch: epoch + 1, epochs: o.epochs, it: iters, iters: iters}
 		}
 	}
 	if bar != nil {

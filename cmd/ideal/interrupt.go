@@ -13,8 +13,8 @@ import (
 	"syscall"
 )
 
-// errInterrupted ends a command stopped by SIGINT or SIGTERM; exitIfInterrupted turns
-// it into exit status 130 (128 + SIGINT, as shells report it).
+// errInterrupted ends a command stopped by SIGINT or SIGTERM; run turns it (or an error
+// wrapping it) into exit status 130 (128 + SIGINT, as shells report it).
 var errInterrupted = errors.New("interrupted")
 
 // outputsMu is held while a command rewrites a set of outputs that belong together
@@ -23,11 +23,11 @@ var errInterrupted = errors.New("interrupted")
 var outputsMu sync.Mutex
 
 // watchInterrupt watches for SIGINT and SIGTERM. interrupted reports whether one has
-// arrived: the command then stops at its next safe point, writes what is finished and
-// returns errInterrupted. A second signal waits for outputsMu (a set of outputs being
-// written), calls cleanup (nil: none) and exits with status 130. release stops the
-// watching.
-func watchInterrupt(name string, cleanup func()) (interrupted func() bool, release func()) {
+// arrived: the command then stops at its next safe point (after names it: "the current
+// image"), writes what is finished and returns errInterrupted. A second signal waits for
+// outputsMu (a set of outputs being written), calls cleanup (nil: none) and exits with
+// status 130. release stops the watching.
+func watchInterrupt(name, after string, cleanup func()) (interrupted func() bool, release func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	var got atomic.Bool
@@ -44,21 +44,13 @@ func watchInterrupt(name string, cleanup func()) (interrupted func() bool, relea
 					}
 					os.Exit(130)
 				}
-				fmt.Fprintf(os.Stderr, "\nideal %s: interrupted: stopping after the current image (interrupt again to exit at once)\n", name)
+				fmt.Fprintf(os.Stderr, "\nideal %s: interrupted: stopping after %s (interrupt again to exit at once)\n", name, after)
 			case <-done:
 				return
 			}
 		}
 	}()
 	return got.Load, func() { signal.Stop(ch); close(done) }
-}
-
-// exitIfInterrupted prints err and exits with status 130 when err is errInterrupted.
-func exitIfInterrupted(name string, err error) {
-	if errors.Is(err, errInterrupted) {
-		fmt.Fprintf(os.Stderr, "ideal %s: %v\n", name, err)
-		os.Exit(130)
-	}
 }
 
 // removeTempFiles removes the temporary files of unfinished atomic writes

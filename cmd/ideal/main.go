@@ -100,6 +100,9 @@ func run(args []string) int {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
+		if errors.Is(err, errInterrupted) {
+			return 130
+		}
 		return 1
 	}
 	return 0
