@@ -280,6 +280,20 @@ func TestOpenResults(t *testing.T) {
 	if _, v := eps[1].Session.Results(); v != 1 {
 		t.Error("editing one class re-scored the other")
 	}
+	// A second class's edit reuses the backbone and head loaded for the first.
+	in.NextClass(1)
+	if err := in.StartEdit(-1); err != nil {
+		t.Fatal(err)
+	}
+	in.Editor.Begin(in.Editor.PanX+in.Editor.Zoom*80, in.Editor.PanY+in.Editor.Zoom*30, false)
+	in.StrokeEnd()
+	s1 := eps[1].Session
+	if p := s1.Wait(); p.Err != nil || p.Pass != 1 {
+		t.Fatalf("re-score of the second class: %+v", p)
+	}
+	if s1.backbone != s.backbone || s1.hw != s.hw {
+		t.Error("the classes loaded the backbone or head twice")
+	}
 
 	// Without the head the folder opens read-only.
 	ro := filepath.Join(dir, "ro")

@@ -45,6 +45,7 @@ func OpenResults(path string) ([]*Episode, error) {
 		size = DefaultSize
 	}
 	var eps []*Episode
+	sh := newShared()
 	for _, e := range m.Episodes {
 		in := Inputs{Backbone: locate(m.Backbone, dir), Head: locate(m.Head, dir), Size: size, Normal: e.Normal}
 		for _, r := range e.Abnormal {
@@ -67,7 +68,7 @@ func OpenResults(path string) ([]*Episode, error) {
 			q.Maps[MapA], q.Maps[MapSN], q.Maps[MapSA] = a, sn, sa
 			qs = append(qs, q)
 		}
-		s, err := open(in, false)
+		s, err := open(in, false, sh)
 		if err != nil {
 			return nil, fmt.Errorf("%w (class %q of %s)", err, e.Class, path)
 		}

@@ -65,6 +65,48 @@ type input struct {
 	side, patch int           // S and the patch size the features were computed at
 }
 
+// shared is what the sessions of one results folder share: the CPU backend and the
+// backbone and head weights, each loaded once (a failed load is tried again).
+type shared struct {
+	be        *cpu.Backend
+	mu        sync.Mutex
+	backbones map[string]*dinov2.Model
+	heads     map[string]*head.Weights
+}
+
+func newShared() *shared {
+	return &shared{be: cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))),
+		backbones: map[string]*dinov2.Model{}, heads: map[string]*head.Weights{}}
+}
+
+func (sh *shared) backbone(path string) (*dinov2.Model, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if m, ok := sh.backbones[path]; ok {
+		return m, nil
+	}
+	m, err := dinov2.Load(path, dinov2.Options{})
+	if err != nil {
+		return nil, err
+	}
+	sh.backbones[path] = m
+	return m, nil
+}
+
+func (sh *shared) head(path string) (*head.Weights, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if w, ok := sh.heads[path]; ok {
+		return w, nil
+	}
+	w, err := head.ReadFile(path, "")
+	if err != nil {
+		return nil, err
+	}
+	sh.heads[path] = w
+	return w, nil
+}
+
 // Session scores queries against references in the background on the CPU backend:
 // each input's features are computed once and kept, the references are prepared once
 // per set of masks (head.Episode) and every query scored against them. SetMask
@@ -72,7 +114,7 @@ type input struct {
 // again. The window polls Progress and Results; nothing it calls blocks on the work.
 type Session struct {
 	in        Inputs
-	be        *cpu.Backend
+	sh        *shared
 	ref       []Reference // normal then abnormal; images and original masks read by Open
 	preloaded bool
 	readOnly  string   // why SetMask cannot re-score ("" when it can)
@@ -105,12 +147,12 @@ type Session struct {
 // images) and reads the references' images and masks, so the window can show them at
 // once; nothing is computed until Start. Its errors are the ones to report before a
 // window opens.
-func Open(in Inputs) (*Session, error) { return open(in, true) }
+func Open(in Inputs) (*Session, error) { return open(in, true, newShared()) }
 
 // open is Open; when not strict (a results folder), what only re-scoring needs (the
 // backbone, the head, the abnormal masks) may be missing: the session is then
 // read-only and ReadOnly says why.
-func open(in Inputs, strict bool) (*Session, error) {
+func open(in Inputs, strict bool, sh *shared) (*Session, error) {
 	switch {
 	case len(in.Queries) == 0:
 		return nil, errors.New("viewer: no query given")
@@ -165,7 +207,7 @@ func open(in Inputs, strict bool) (*Session, error) {
 			}
 		}
 	}
-	s := &Session{in: in, be: cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))),
+	s := &Session{in: in, sh: sh,
 		inputs: map[string]*input{}, gtMasks: map[string]*imaging.Mask{},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}),
 		results: make([]*Query, len(in.Queries)), saved: map[int]string{}, names: queryNames(in.Queries)}
@@ -443,11 +485,11 @@ func (s *Session) pass(gen int, masks []*imaging.Mask) error {
 				return err
 			}
 			var err error
-			if hw, err = head.ReadFile(s.in.Head, ""); err != nil {
+			if hw, err = s.sh.head(s.in.Head); err != nil {
 				return err
 			}
 		}
-		s.hw, s.model = hw, head.New(s.be, hw)
+		s.hw, s.model = hw, head.New(s.sh.be, hw)
 	}
 	var normals []*tensor.Dense
 	for i, p := range s.in.Normal {
@@ -554,7 +596,7 @@ func (s *Session) fromImage(gen int, path string) (*input, error) {
 		if err := s.stage(gen, "loading the backbone"); err != nil {
 			return nil, err
 		}
-		m, err := dinov2.Load(s.in.Backbone, dinov2.Options{})
+		m, err := s.sh.backbone(s.in.Backbone)
 		if err != nil {
 			return nil, err
 		}
@@ -568,7 +610,7 @@ func (s *Session) fromImage(gen int, path string) (*input, error) {
 		return nil, err
 	}
 	s.featureRuns++
-	f, err := s.backbone.Features(s.be, imaging.PreprocessRGB(img, s.in.Size), s.in.Size)
+	f, err := s.backbone.Features(s.sh.be, imaging.PreprocessRGB(img, s.in.Size), s.in.Size)
 	if err != nil {
 		return nil, fmt.Errorf("viewer: %s: %w", path, err)
 	}
