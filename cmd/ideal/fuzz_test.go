@@ -166,7 +166,9 @@ var numericFlags = []numericFlag{
 	{cmd: "bench", name: "reps", kind: 'i', valid: atLeast(1)},
 	{cmd: "convert", name: "heads", kind: 'i', valid: atLeast(0), lateCheck: true},
 	{cmd: "features", name: "size", kind: 'i', valid: func(v float64) bool { return positiveMultiple(14)(v) && v <= 14*dinov2.MaxGrid }},
-	{cmd: "features", name: "heads", kind: 'i', valid: atLeast(0), refusedAs: "dinov2: heads = "},
+	// 0 reads the heads from the model; others must divide the fixture's width, 48.
+	{cmd: "features", name: "heads", kind: 'i', valid: func(v float64) bool { return v == 0 || v > 0 && math.Mod(48, v) == 0 },
+		refusedAs: "dinov2: "},
 	{cmd: "eval", name: "n-shot", kind: 'i', valid: atLeast(0)},
 	{cmd: "eval", name: "a-shot", kind: 'i', valid: atLeast(0)},
 	{cmd: "eval", name: "size", kind: 'i', valid: atLeast(1)},
