@@ -229,6 +229,9 @@ func (in *Inspector) StartEdit(i int) error {
 	if i >= len(refs) || !refs[i].Abnormal {
 		return errors.New("viewer: only an abnormal reference has a mask to edit")
 	}
+	if in.Editor != nil && in.EditRef == i {
+		return nil // already editing it (keeps the undo history)
+	}
 	in.Editor = NewEditor(refs[i].Index, refs[i].Image, refs[i].Mask)
 	in.EditRef = i
 	in.ShowPanel = true
@@ -308,7 +311,11 @@ func (in *Inspector) Render(cx, cy float64) *image.RGBA {
 	}
 	if in.ShowPanel {
 		p := in.Panel()
-		pan := p.Render(in.References(), map[bool]int{true: in.EditRef, false: -1}[in.Editor != nil])
+		selected := -1
+		if in.Editor != nil {
+			selected = in.EditRef
+		}
+		pan := p.Render(in.References(), selected)
 		stddraw.Draw(out, image.Rect(p.X, 0, in.w, in.h), pan, image.Point{}, stddraw.Src)
 	}
 	return out

@@ -169,6 +169,10 @@ func TestInspectorEditRescore(t *testing.T) {
 	if got := in.State().Queries[0].ImageScore; got != first {
 		t.Errorf("after undoing every stroke the worst score is %v, want the first %v", got, first)
 	}
+	// Clicking the thumbnail being edited keeps the editor and its history.
+	if !in.Click(p.Thumbs[2].Min.X+1, p.Thumbs[2].Min.Y+1) || in.Editor != e {
+		t.Error("clicking the edited reference again replaced the editor")
+	}
 	if in.References()[2].Edited {
 		t.Error("the mask is back as read but the reference is marked edited")
 	}
