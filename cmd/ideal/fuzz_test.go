@@ -159,13 +159,17 @@ func positiveMultiple(p float64) func(float64) bool {
 	return func(v float64) bool { return v > 0 && math.Mod(v, p) == 0 }
 }
 
+// modelSize is the --size check of the commands that load the backbone before opening
+// their images: a positive multiple of the patch size (14), at most MaxGrid patches.
+func modelSize(v float64) bool { return positiveMultiple(14)(v) && v <= 14*dinov2.MaxGrid }
+
 // numericFlags are all numeric flags of all subcommands (TestNumericFlagsListed checks
 // that none is missing).
 var numericFlags = []numericFlag{
 	{cmd: "bench", name: "size", kind: 'i', valid: positiveMultiple(14)},
 	{cmd: "bench", name: "reps", kind: 'i', valid: atLeast(1)},
 	{cmd: "convert", name: "heads", kind: 'i', valid: atLeast(0), lateCheck: true},
-	{cmd: "features", name: "size", kind: 'i', valid: func(v float64) bool { return positiveMultiple(14)(v) && v <= 14*dinov2.MaxGrid }},
+	{cmd: "features", name: "size", kind: 'i', valid: modelSize},
 	// 0 reads the heads from the model; others must divide the fixture's width, 48.
 	{cmd: "features", name: "heads", kind: 'i', valid: func(v float64) bool { return v == 0 || v > 0 && math.Mod(48, v) == 0 },
 		refusedAs: "dinov2: "},
@@ -184,7 +188,7 @@ var numericFlags = []numericFlag{
 	{cmd: "train", name: "lr", kind: 'f', valid: func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }},
 	{cmd: "train", name: "dropout", kind: 'f', valid: func(v float64) bool { return v >= 0 && v < 1 }},
 	{cmd: "train", name: "seed", kind: 'u'},
-	{cmd: "score", name: "size", kind: 'i', valid: atLeast(1)},
+	{cmd: "score", name: "size", kind: 'i', valid: modelSize},
 	{cmd: "metrics", name: "pro-limit", kind: 'f', valid: func(v float64) bool { return v > 0 && v <= 1 }},
 	{cmd: "init-backbone", name: "seed", kind: 'u'},
 	{cmd: "init-backbone", name: "width", kind: 'i', valid: within(1, 4096), cheap: within(1, 64)},
