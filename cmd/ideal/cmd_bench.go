@@ -74,7 +74,7 @@ func runBench(args []string) error {
 	size := fs.Int("size", 448, "input side S in pixels, a positive multiple of 14 (tokens (S/14)²+1, head grid S/14)")
 	reps := fs.Int("reps", 5, "timed runs per case after one warm-up run; the median is reported")
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -30,6 +30,9 @@ func runConvert(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *heads < 0 {
+		return usageErrorf("--heads %d: want 0 (from the metadata) or a positive count", *heads)
+	}
 	if len(pos) != 1 {
 		return usageErrorf("want one input file, got %d arguments %q", len(pos), pos)
 	}

@@ -133,7 +133,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class: N−1 anomalous queries and 1 normal one (0: none)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	fs.BoolVar(&o.stopOnError, "stop-on-error", false, "stop at the first bad image (after writing the finished classes) instead of leaving it out")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
 	switch {

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +44,8 @@ func runFeatures(args []string) error {
 		return usageErrorf("-o is required")
 	case len(images) == 0:
 		return usageErrorf("no images given")
+	case *heads < 0:
+		return usageErrorf("--heads %d: want 0 (from the weights) or a positive count", *heads)
 	}
 	outPaths, err := featureOutputs(images, *out)
 	if err != nil {
@@ -147,11 +148,8 @@ func fileSHA256(path string) (string, error) {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageErrorf("%v", err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

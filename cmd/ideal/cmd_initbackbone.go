@@ -9,6 +9,10 @@ import (
 	"github.com/ideal-fsad/ideal/weights"
 )
 
+// maxInitBackboneParams bounds the transformer blocks' parameters (12·C²·depth) of a
+// random backbone: ViT-L/14 (302 M) fits, a mistyped size does not allocate gigabytes.
+const maxInitBackboneParams = 400_000_000
+
 func init() {
 	register("init-backbone", "write a seeded random DINOv2-shaped backbone (for demos and tests; not a trained model)", runInitBackbone)
 }
@@ -22,7 +26,7 @@ func runInitBackbone(args []string) error {
 	heads := fs.Int("heads", 6, "attention heads")
 	patch := fs.Int("patch", 14, "patch size in pixels")
 	grid := fs.Int("grid", 37, "side of the position-embedding grid (37 for the official models)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
@@ -34,6 +38,9 @@ func runInitBackbone(args []string) error {
 		return usageErrorf("--width %d must be in [1, 4096] and a multiple of --heads %d", *width, *heads)
 	case *depth < 1 || *depth > 64 || *patch < 1 || *patch > 64 || *grid < 1 || *grid > 256:
 		return usageErrorf("--depth (1–64), --patch (1–64) or --grid (1–256) out of range")
+	case 12*int64(*width)*int64(*width)*int64(*depth) > maxInitBackboneParams:
+		return usageErrorf("--width %d with --depth %d makes about %d million parameters, more than the %d million allowed (ViT-L/14 has 300)",
+			*width, *depth, 12*int64(*width)*int64(*width)*int64(*depth)/1_000_000, maxInitBackboneParams/1_000_000)
 	}
 	ts := dinov2.RandomWeights(*width, *depth, *patch, *grid, *seed)
 	meta := map[string]string{"num_attention_heads": strconv.Itoa(*heads), "random_init_seed": strconv.FormatUint(*seed, 10),

@@ -7,6 +7,13 @@ import (
 	"github.com/ideal-fsad/ideal/model/head"
 )
 
+// Bounds of init-head's sizes: ViT-g/14 is 1536 wide and the paper uses M = 128 (spec
+// §5); the bounds keep a mistyped value from allocating gigabytes.
+const (
+	maxHeadChannels = 4096
+	maxHeadVectors  = 4096
+)
+
 func init() {
 	register("init-head", "write a freshly initialised IDE head (safetensors)", runInitHead)
 }
@@ -17,7 +24,7 @@ func runInitHead(args []string) error {
 	channels := fs.Int("channels", 384, "feature width C of the backbone (384 for ViT-S/14)")
 	vectors := fs.Int("vectors", head.DefaultVectors, "number M of learnable deviation vectors")
 	seed := fs.Uint64("seed", 0, "random seed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -25,6 +32,12 @@ func runInitHead(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	if *channels < 8 || *channels > maxHeadChannels || *channels%8 != 0 {
+		return usageErrorf("--channels %d must be a multiple of 8 (the head's attention heads) in [8, %d]", *channels, maxHeadChannels)
+	}
+	if *vectors < 1 || *vectors > maxHeadVectors {
+		return usageErrorf("--vectors %d must be in [1, %d]", *vectors, maxHeadVectors)
 	}
 	w, err := head.Init(*channels, *vectors, *seed)
 	if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -27,11 +25,8 @@ func runSynth(args []string) error {
 	perDefect := fs.Int("per-defect", synth.DefaultPerDefect, "test images per defect type and class")
 	replace := fs.Bool("replace", false, "replace class folders an earlier ideal synth run left in --out")
 	quiet := fs.Bool("q", false, "no progress on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErrorf("%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())

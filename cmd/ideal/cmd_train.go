@@ -157,7 +157,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.StringVar(&o.evalSetting, "eval-setting", string(data.General), "setting of the evaluation: general or hard")
 	fs.StringVar(&o.evalOut, "eval-out", "", "evaluation outputs folder (default HEAD.eval)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
 	switch {

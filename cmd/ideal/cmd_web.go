@@ -95,7 +95,7 @@ func runWeb(args []string) error {
 	fl := newFlagSet("web", webUsage)
 	addr := fl.String("addr", webDefaultAddr, "listen `address`; another than loopback needs --public")
 	public := fl.Bool("public", false, "allow an --addr reachable from other machines")
-	if err := fl.Parse(args); err != nil {
+	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {

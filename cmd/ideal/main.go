@@ -46,6 +46,17 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args into fs: an unknown flag or an unreadable value is a usage
+// error (exit status 2) naming the flag; -h passes flag.ErrHelp through.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return usageErrorf("%v", err)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 // splitList splits a comma-separated flag value (such as --classes a,b), dropping
 // blanks; an empty value gives nil (meaning "all").
 func splitList(s string) []string {
