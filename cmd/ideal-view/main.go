@@ -36,6 +36,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/internal/cli"
 	"github.com/ideal-fsad/ideal/viewer"
 )
 
@@ -48,12 +49,6 @@ func main() {
 	}
 }
 
-// listFlag collects a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 const usage = `usage: ideal-view [options] DIR
        ideal-view [options] --backbone W [--head H] --normal X ... [--abnormal X --abnormal-mask PNG ...] [--size S] QUERY...`
 
@@ -63,7 +58,7 @@ func run(args []string) error {
 	height := fs.Int("height", 768, "window height")
 	shot := fs.String("screenshot", "", "once scoring is done, render --frames frames, save the screen to this PNG and exit")
 	frames := fs.Int("frames", 3, "frames to render after scoring is done before --screenshot")
-	var normals, abnormals, masks listFlag
+	var normals, abnormals, masks cli.List
 	backbone := fs.String("backbone", "", "DINOv2 weights (needed when an input is an image)")
 	headPath := fs.String("head", "", "IDE head weights (needed with --abnormal)")
 	fs.Var(&normals, "normal", "a normal reference (image or features file); repeatable")
@@ -74,7 +69,7 @@ func run(args []string) error {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.Interspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -129,24 +124,6 @@ func run(args []string) error {
 		return err
 	}
 	return g.err
-}
-
-// parseInterspersed parses flags that may follow positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
 }
 
 // game forwards input to the inspector and draws its rendering.

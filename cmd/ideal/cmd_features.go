@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/internal/cli"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
@@ -142,22 +143,9 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// parseInterspersed parses flags that may come before, between or after the
-// positional arguments (`IMAGE... -o OUT`), and returns the positional arguments.
-// A lone "--" ends flag parsing.
+// parseInterspersed parses flags that may follow positional arguments (cli.Interspersed)
+// and returns the positional arguments; errors as flagError says.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
+	pos, err := cli.Interspersed(fs, args)
+	return pos, flagError(err)
 }

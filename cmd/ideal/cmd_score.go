@@ -16,6 +16,7 @@ import (
 
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
+	"github.com/ideal-fsad/ideal/internal/cli"
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/model/dinov2"
@@ -45,12 +46,6 @@ is recorded there when a mask NAME_mask.png lies beside it.
 Each query's path and image score are printed on stdout, one line each; warnings (e.g. an
 abnormal mask that covers no patch) go to stderr and the JSON.`
 
-// listFlag collects a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 // scoreQueryJSON is one query of the --json output.
 type scoreQueryJSON struct {
 	Path           string      `json:"path"`
@@ -67,7 +62,7 @@ type scoreJSON struct {
 
 func runScore(args []string) error {
 	fs := newFlagSet("score", scoreUsage)
-	var normals, abnormals, masks listFlag
+	var normals, abnormals, masks cli.List
 	backbonePath := fs.String("backbone", "", "DINOv2 weights (needed when an input is an image)")
 	headPath := fs.String("head", "", "IDE head weights (safetensors, .pth or TorchScript; needed with --abnormal)")
 	fs.Var(&normals, "normal", "a normal reference (image or features file); repeatable")

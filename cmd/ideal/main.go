@@ -46,15 +46,16 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into fs: an unknown flag or an unreadable value is a usage
-// error (exit status 2) naming the flag; -h passes flag.ErrHelp through.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+// parseFlags parses args into fs; errors as flagError says.
+func parseFlags(fs *flag.FlagSet, args []string) error { return flagError(fs.Parse(args)) }
+
+// flagError makes a flag-parsing error (an unknown flag, an unreadable value) a usage
+// error (exit status 2) naming the flag; -h's flag.ErrHelp and nil pass through.
+func flagError(err error) error {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return usageErrorf("%v", err)
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 // splitList splits a comma-separated flag value (such as --classes a,b), dropping
