@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
+	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -193,8 +194,8 @@ func (m *Manifest) validate(dir string) error {
 	if len(m.Episodes) == 0 {
 		return errors.New("no episodes")
 	}
-	if m.Size < 0 {
-		return fmt.Errorf("size %d is negative", m.Size)
+	if m.Size < 0 || m.Size > maxSize {
+		return fmt.Errorf("size %d is out of range [0, %d]", m.Size, maxSize)
 	}
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -230,8 +231,8 @@ func (m *Manifest) validate(dir string) error {
 				return fmt.Errorf("%s: query %d has an empty path", name, j)
 			case seen[abs(q.Path)]:
 				return fmt.Errorf("%s: query %s appears twice", name, q.Path)
-			case q.Grid <= 0:
-				return fmt.Errorf("%s: query %s has grid %d, want > 0", name, q.Path, q.Grid)
+			case q.Grid <= 0 || q.Grid > dinov2.MaxGrid:
+				return fmt.Errorf("%s: query %s has grid %d, want 1 to %d", name, q.Path, q.Grid, dinov2.MaxGrid)
 			case q.Maps == "":
 				return fmt.Errorf("%s: query %s has no maps file", name, q.Path)
 			case q.Label < -1 || q.Label > 1:
@@ -245,6 +246,10 @@ func (m *Manifest) validate(dir string) error {
 	return nil
 }
 
+// maxSize bounds the input side a manifest may record: the largest grid at a patch
+// size of 64 pixels.
+const maxSize = 64 * dinov2.MaxGrid
+
 func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
 // mapNames are the tensor names of a maps file, in the order A, s_n, s_a.
@@ -253,8 +258,8 @@ var mapNames = [3]string{"A", "s_n", "s_a"}
 // WriteMaps writes one query's G×G maps A, s_n and s_a (row-major) to path atomically.
 // It refuses maps of the wrong length or with non-finite values.
 func WriteMaps(path string, g int, a, sn, sa []float32) error {
-	if g <= 0 {
-		return fmt.Errorf("results: %s: grid %d, want > 0", path, g)
+	if g <= 0 || g > dinov2.MaxGrid {
+		return fmt.Errorf("results: %s: grid %d, want 1 to %d", path, g, dinov2.MaxGrid)
 	}
 	ts := map[string]*tensor.Dense{}
 	for i, v := range [3][]float32{a, sn, sa} {

@@ -124,6 +124,8 @@ func TestResultsReadRejects(t *testing.T) {
 		{"no references", write(`{"version":1,"episodes":[{"queries":[` + q + `]}]}`), "has no references"},
 		{"duplicate", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[` + q + `,{"path":"./q.png","grid":4,"maps":"m2"}]}]}`), "appears twice"},
 		{"grid 0", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[{"path":"q","grid":0,"maps":"m"}]}]}`), "grid 0"},
+		{"grid huge", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[{"path":"q","grid":1000000000,"maps":"m"}]}]}`), "grid 1000000000"},
+		{"size huge", write(`{"version":1,"size":2000000000,"episodes":[{"normal":["n"],"queries":[{"path":"q","grid":4,"maps":"m"}]}]}`), "size 2000000000"},
 		{"no maps", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[{"path":"q","grid":4}]}]}`), "no maps file"},
 		{"label", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[{"path":"q","grid":4,"maps":"m","label":2}]}]}`), "label 2"},
 		{"empty query path", write(`{"version":1,"episodes":[{"normal":["n"],"queries":[{"grid":4,"maps":"m"}]}]}`), "empty path"},
