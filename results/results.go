@@ -26,6 +26,20 @@ const Version = 1
 // MapsExt is the extension of a maps file (DIR/maps/NAME.maps.safetensors).
 const MapsExt = ".maps.safetensors"
 
+// GroundTruthBeside is the ground-truth rule of `ideal score` and ideal-view's scoring
+// mode: the mask of query image DIR/NAME.EXT is DIR/NAME_mask.png when that file
+// exists. Features files have none ("").
+func GroundTruthBeside(query string) string {
+	if strings.EqualFold(filepath.Ext(query), ".safetensors") {
+		return ""
+	}
+	p := strings.TrimSuffix(query, filepath.Ext(query)) + "_mask.png"
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+		return p
+	}
+	return ""
+}
+
 // Manifest is DIR/view.json.
 type Manifest struct {
 	Version  int       `json:"version"`            // Version

@@ -255,3 +255,28 @@ func TestResultsMapsRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestResultsGroundTruthBeside(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a.png", "a_mask.png", "b.jpg", "c.safetensors", "c_mask.png"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d_mask.png"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"a.png":         "a_mask.png", // beside it
+		"b.jpg":         "",           // none
+		"c.safetensors": "",           // a features file has no image to compare with
+		"d.png":         "",           // a folder is not a mask
+	} {
+		if want != "" {
+			want = filepath.Join(dir, want)
+		}
+		if got := GroundTruthBeside(filepath.Join(dir, q)); got != want {
+			t.Errorf("%s: %q, want %q", q, got, want)
+		}
+	}
+}

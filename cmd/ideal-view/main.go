@@ -10,8 +10,10 @@
 // view.json; masks are editable when the backbone and head it names exist), or holds
 // the JSON of `ideal score --json` (NAME_mask.png beside it is query NAME's ground
 // truth). The second form scores in the window, with `ideal score`'s flags: inputs
-// are images or `ideal features` files. With --screenshot FILE the window renders
-// --frames frames once all scoring is done, saves the screen and exits.
+// are images or `ideal features` files, and a query image's ground truth is
+// NAME_mask.png beside it when present (as `ideal score --out` records it). With
+// --screenshot FILE the window renders --frames frames once all scoring is done, saves
+// the screen and exits.
 //
 // Keys: ←/→ (↑/↓) previous / next query, Home/End first / last, Tab / Shift+Tab next /
 // previous class, c colour map, m map (A, s_n, s_a), +/- threshold, [ ] opacity, f fit,
@@ -37,6 +39,7 @@ import (
 
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/cli"
+	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/viewer"
 )
 
@@ -93,6 +96,9 @@ func run(args []string) error {
 	title, outDir := "", "."
 	if scoring {
 		in := viewer.Inputs{Backbone: *backbone, Head: *headPath, Size: *size, Normal: normals, Queries: pos}
+		for _, q := range pos {
+			in.QueryMasks = append(in.QueryMasks, results.GroundTruthBeside(q))
+		}
 		for i, a := range abnormals {
 			in.Abnormal = append(in.Abnormal, viewer.Ref{Path: a, Mask: masks[i]})
 		}

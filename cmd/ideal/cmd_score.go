@@ -321,7 +321,8 @@ func writeScoreJSON(path string, queries []string, results []*head.Result, warni
 
 // writeScoreMaps writes each query's G×G maps to dir/maps/NAME.maps.safetensors and
 // returns the queries of the results manifest. A query's ground truth is NAME_mask.png
-// beside it, when that file exists. A query given twice is listed once.
+// beside it, when that file exists (results.GroundTruthBeside). A query given twice is
+// listed once.
 func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names []string) ([]results.Query, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "maps"), 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
@@ -339,10 +340,7 @@ func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names 
 		}
 		q := results.Query{Path: in.path, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
 			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt)}
-		stem := strings.TrimSuffix(in.path, filepath.Ext(in.path))
-		if st, err := os.Stat(stem + "_mask.png"); err == nil && st.Mode().IsRegular() {
-			q.Mask = stem + "_mask.png"
-		}
+		q.Mask = results.GroundTruthBeside(in.path)
 		if err := results.WriteMaps(q.Maps, r.Grid, r.Map, r.NormalScore, r.DeviationScore); err != nil {
 			return nil, err
 		}
