@@ -133,7 +133,8 @@ func Write(dir string, m *Manifest) error {
 }
 
 // Read reads a manifest (path: the results folder or its view.json), checks it and
-// returns it with every path absolute (relative ones resolved against the folder).
+// returns it with every path absolute and clean (relative ones resolved against the
+// folder).
 func Read(path string) (*Manifest, error) {
 	path = ManifestPath(path)
 	raw, err := os.ReadFile(path)
@@ -143,24 +144,35 @@ func Read(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("results: %s: not a valid manifest: %w", path, err)
-	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
+	m, err := Decode(raw, dir)
+	if err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Decode is Read on the bytes of a manifest whose folder is dir (absolute).
+func Decode(raw []byte, dir string) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("not a valid manifest: %w", err)
+	}
 	m.eachPath(func(p *string) {
 		if *p != "" {
 			*p = filepath.FromSlash(*p)
-			if !filepath.IsAbs(*p) {
+			if filepath.IsAbs(*p) {
+				*p = filepath.Clean(*p)
+			} else {
 				*p = filepath.Join(dir, *p)
 			}
 		}
 	})
 	if err := m.validate(dir); err != nil {
-		return nil, fmt.Errorf("results: %s: %w", path, err)
+		return nil, err
 	}
 	return &m, nil
 }
@@ -298,6 +310,11 @@ func ReadMaps(path string) (g int, a, sn, sa []float32, err error) {
 	if err != nil {
 		return 0, nil, nil, nil, fmt.Errorf("results: maps file: %w", err)
 	}
+	return mapsOf(f, path)
+}
+
+// mapsOf checks and returns the maps of the safetensors file f read from path.
+func mapsOf(f *weights.File, path string) (g int, a, sn, sa []float32, err error) {
 	var out [3][]float32
 	for i, name := range mapNames {
 		t, ok := f.Tensors[name]
