@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image/png"
@@ -27,14 +28,20 @@ const (
 	demoM     = 16 // head deviation vectors
 )
 
-// Session holds a backbone, a head and the current episode. Not safe for concurrent use.
+// Session holds a backbone, a head, the current episode and a cache of the patch
+// features of the images it has seen (by content), so that re-preparing the references
+// after a mask edit, or re-scoring the same queries, runs no backbone pass. Not safe for
+// concurrent use.
 type Session struct {
 	be       *cpu.Backend
 	backbone *dinov2.Model
 	hw       *head.Weights
+	demoHead bool
 	model    *head.Model
 	ep       *head.Episode
 	size     int
+	cache    featureCache
+	forwards int // backbone passes run, for tests and the page
 }
 
 // Result is one scored query.
@@ -87,7 +94,61 @@ func newSession(m *dinov2.Model, size int) (*Session, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	be := cpu.New(cpu.WithPureGo(), cpu.WithThreads(1))
-	return &Session{be: be, backbone: m, hw: hw, model: head.New(be, hw), size: size}, nil
+	return &Session{be: be, backbone: m, hw: hw, demoHead: true, model: head.New(be, hw), size: size,
+		cache: featureCache{budget: cacheBudget}}, nil
+}
+
+// Width is the backbone's feature width C (a head must have the same).
+func (s *Session) Width() int { return s.backbone.Width }
+
+// Head returns the head in use and whether it is the seeded demo head.
+func (s *Session) Head() (w *head.Weights, demo bool) { return s.hw, s.demoHead }
+
+// Forwards is the number of backbone passes the session has run (images not found in
+// its feature cache).
+func (s *Session) Forwards() int { return s.forwards }
+
+// HeadFromBytes reads an IDE head from a weight file's bytes (safetensors as written by
+// 'ideal init-head', 'ideal train' or 'ideal convert'; a .pth or TorchScript file too),
+// with the same strict name/shape checks as the command line's --head.
+func HeadFromBytes(data []byte) (*head.Weights, error) {
+	f, err := weights.Decode(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("engine: head: %w", err)
+	}
+	prefix, err := f.FindPrefix(head.NameVectors)
+	if err != nil {
+		return nil, fmt.Errorf("engine: head: not an IDEAL head file: %w", err)
+	}
+	w, err := head.Load(f, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return w, nil
+}
+
+// SetHead replaces the head (nil: the seeded demo head of the backbone's width). The
+// head's width must be the backbone's. The references must be set again afterwards;
+// the cached features stay valid.
+func (s *Session) SetHead(w *head.Weights) error {
+	demo := w == nil
+	if demo {
+		var err error
+		if w, err = DemoHead(s.backbone.Width); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+	}
+	if w.C() != s.backbone.Width {
+		return fmt.Errorf("engine: the head is %d channels wide but the backbone's features are %d wide: pick a head made for this backbone (ideal init-head --channels %d)",
+			w.C(), s.backbone.Width, s.backbone.Width)
+	}
+	if s.ep != nil {
+		s.ep.Close()
+		s.ep = nil
+	}
+	s.model.Close()
+	s.hw, s.demoHead, s.model = w, demo, head.New(s.be, w)
+	return nil
 }
 
 // Close releases the session's buffers.
@@ -99,8 +160,13 @@ func (s *Session) Close() {
 	s.be.Close()
 }
 
-// features decodes an image and returns its patch features and the decoded image.
+// features decodes an image and returns its patch features and the decoded image, from
+// the cache when the same bytes were seen before.
 func (s *Session) features(data []byte) (*tensor.Dense, *imaging.RGB, error) {
+	key := sha256.Sum256(data)
+	if e := s.cache.get(key); e != nil {
+		return e.feats, e.img, nil
+	}
 	img, err := imaging.DecodeRGB(data)
 	if err != nil {
 		return nil, nil, err
@@ -109,13 +175,32 @@ func (s *Session) features(data []byte) (*tensor.Dense, *imaging.RGB, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: %w", err)
 	}
+	s.forwards++
+	s.cache.put(key, &cacheEntry{feats: f, img: img})
 	return f, img, nil
 }
 
 // SetReferences builds the episode from normal images and optional abnormal image +
-// mask pairs (PNG/JPEG bytes; a mask is non-zero on the defect). It returns the
-// episode's warnings.
+// mask pairs (PNG/JPEG bytes; a mask is non-zero on the defect, as imaging.DecodeMask
+// reads it). It returns the episode's warnings.
 func (s *Session) SetReferences(normals [][]byte, abnormals, masks [][]byte) ([]string, error) {
+	if len(masks) != len(abnormals) {
+		return nil, fmt.Errorf("engine: %d abnormal references but %d masks", len(abnormals), len(masks))
+	}
+	ms := make([]*imaging.Mask, len(masks))
+	for i, d := range masks {
+		m, err := imaging.DecodeMask(d)
+		if err != nil {
+			return nil, fmt.Errorf("mask %d: %w", i+1, err)
+		}
+		ms[i] = m
+	}
+	return s.SetReferencesMasks(normals, abnormals, ms)
+}
+
+// SetReferencesMasks is SetReferences with the masks already decoded (e.g. painted in the
+// page, see MaskFromRGBA); each must have its image's size.
+func (s *Session) SetReferencesMasks(normals, abnormals [][]byte, masks []*imaging.Mask) ([]string, error) {
 	if len(normals)+len(abnormals) == 0 {
 		return nil, errors.New("engine: give at least one normal or abnormal reference")
 	}
@@ -136,9 +221,9 @@ func (s *Session) SetReferences(normals [][]byte, abnormals, masks [][]byte) ([]
 		if err != nil {
 			return nil, fmt.Errorf("abnormal reference %d: %w", i+1, err)
 		}
-		m, err := imaging.DecodeMask(masks[i])
-		if err != nil {
-			return nil, fmt.Errorf("mask %d: %w", i+1, err)
+		m := masks[i]
+		if m == nil {
+			return nil, fmt.Errorf("engine: abnormal reference %d has no mask", i+1)
 		}
 		if err := imaging.CheckMaskSize(img.W, img.H, m.W, m.H); err != nil {
 			return nil, fmt.Errorf("mask %d: %w", i+1, err)

@@ -57,3 +57,10 @@ func TestBadInputs(t *testing.T) {
 		t.Error("junk backbone: no error")
 	}
 }
+
+func sampleInputs(smp *SampleSet) (normals, abnormals, masks [][]byte) {
+	for _, n := range smp.Normals {
+		normals = append(normals, n.PNG)
+	}
+	return normals, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}
+}
