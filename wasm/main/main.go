@@ -7,14 +7,26 @@
 //
 //	idealInitDemo()                       -> {}   (the built-in seeded random demo backbone, S = 224)
 //	idealLoadBackbone(bytes, size)        -> {}   (a weight file's bytes; S = size, default 224)
-//	idealSetReferences(normals, abnormals, masks) -> {warnings}   (arrays of Uint8Array)
-//	idealScore(bytes)                     -> {image_score, grid, map: Float32Array, overlay: Uint8Array}
+//	idealLoadHead(bytes or null)          -> {demo, m, c, topk, topr, alpha, heads}   (null: the seeded demo head)
+//	idealDecodeImage(bytes)               -> {width, height, rgba: Uint8Array}   (as the engine decodes it)
+//	idealDecodeMask(bytes)                -> {width, height, bits: Uint8Array}   (1 = defect)
+//	idealSetReferences(normals, abnormals, masks) -> {warnings}   (arrays of Uint8Array; a mask may
+//	                                         also be a painted canvas {width, height, rgba}: alpha ≠ 0 = defect)
+//	idealScore(bytes)                     -> {image_score, grid, map: Float32Array, overlay: Uint8Array, forwards}
 //	idealSample()                         -> {normals, abnormal, mask, queries}   ({name, bytes} each)
+//
+// The session caches the features of the images it has seen, so re-setting the
+// references after a mask edit and re-scoring the same queries run no backbone pass
+// (forwards counts the passes run so far).
 package main
 
 import (
+	"errors"
+	"fmt"
 	"syscall/js"
 
+	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/wasm/engine"
 )
 
@@ -43,6 +55,34 @@ func list(v js.Value) [][]byte {
 	return out
 }
 
+// masks reads the masks argument: a mask file's bytes (Uint8Array) or a painted canvas
+// {width, height, rgba}.
+func masks(v js.Value) ([]*imaging.Mask, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	out := make([]*imaging.Mask, v.Length())
+	for i := range out {
+		m := v.Index(i)
+		var err error
+		if r := m.Get("rgba"); !r.IsUndefined() {
+			out[i], err = engine.MaskFromRGBA(m.Get("width").Int(), m.Get("height").Int(), bytesOf(r))
+		} else {
+			out[i], err = imaging.DecodeMask(bytesOf(m))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mask %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}
+
+func headInfo(w *head.Weights, demo bool) any {
+	return map[string]any{"demo": demo, "m": w.M(), "c": w.C(), "topk": w.TopK, "topr": w.TopR, "alpha": w.Alpha, "heads": w.Heads}
+}
+
+var errNoBackbone = errors.New("no backbone loaded")
+
 func fail(err error) any { return map[string]any{"error": err.Error()} }
 
 func setSession(s *engine.Session, err error) any {
@@ -70,11 +110,45 @@ func main() {
 		}
 		return setSession(engine.NewFromBytes(bytesOf(a[0]), size))
 	}))
+	g.Set("idealLoadHead", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		if session == nil {
+			return fail(errNoBackbone)
+		}
+		var w *head.Weights
+		if len(a) > 0 && !a[0].IsNull() && !a[0].IsUndefined() {
+			var err error
+			if w, err = engine.HeadFromBytes(bytesOf(a[0])); err != nil {
+				return fail(err)
+			}
+		}
+		if err := session.SetHead(w); err != nil {
+			return fail(err)
+		}
+		return headInfo(session.Head())
+	}))
+	g.Set("idealDecodeImage", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		w, h, rgba, err := engine.DecodeRGBA(bytesOf(a[0]))
+		if err != nil {
+			return fail(err)
+		}
+		return map[string]any{"width": w, "height": h, "rgba": toJSBytes(rgba)}
+	}))
+	g.Set("idealDecodeMask", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		w, h, bits, err := engine.DecodeMaskBits(bytesOf(a[0]))
+		if err != nil {
+			return fail(err)
+		}
+		return map[string]any{"width": w, "height": h, "bits": toJSBytes(bits)}
+	}))
 	g.Set("idealSetReferences", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		if session == nil {
-			return map[string]any{"error": "no backbone loaded"}
+			return fail(errNoBackbone)
 		}
-		w, err := session.SetReferences(list(a[0]), list(a[1]), list(a[2]))
+		ms, err := masks(a[2])
+		if err != nil {
+			return fail(err)
+		}
+		w, err := session.SetReferencesMasks(list(a[0]), list(a[1]), ms)
 		if err != nil {
 			return fail(err)
 		}
@@ -86,7 +160,7 @@ func main() {
 	}))
 	g.Set("idealScore", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		if session == nil {
-			return map[string]any{"error": "no backbone loaded"}
+			return fail(errNoBackbone)
 		}
 		r, err := session.Score(bytesOf(a[0]))
 		if err != nil {
@@ -96,7 +170,7 @@ func main() {
 		for i, v := range r.Map {
 			m.SetIndex(i, v)
 		}
-		return map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG)}
+		return map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG), "forwards": session.Forwards()}
 	}))
 	g.Set("idealSample", js.FuncOf(func(js.Value, []js.Value) any {
 		s := engine.Sample()
