@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -21,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ideal-fsad/ideal/model/dinov2"
@@ -159,7 +163,7 @@ func TestWebSampleInChromium(t *testing.T) {
 	if len(results) != len(queries) {
 		t.Fatalf("page shows %d results, want %d", len(results), len(queries))
 	}
-	cli := scoreSampleWithCLI(t)
+	cli := scoreSampleWithCLI(t, "", nil)
 	var maxCLI float64
 	for i, q := range queries {
 		start := time.Now()
@@ -185,8 +189,9 @@ func TestWebSampleInChromium(t *testing.T) {
 
 // scoreSampleWithCLI writes the built-in sample's images and mask as PNG files and the
 // demo backbone and head as safetensors, runs 'ideal score' on them at the demo's input
-// size and returns each sample query's image score from the JSON output, in order.
-func scoreSampleWithCLI(t *testing.T) []float32 {
+// size and returns each sample query's image score from the JSON output, in order. A
+// headPath replaces the demo head, a maskPNG the sample's mask.
+func scoreSampleWithCLI(t *testing.T, headPath string, maskPNG []byte) []float32 {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
@@ -220,12 +225,18 @@ func scoreSampleWithCLI(t *testing.T) []float32 {
 	if err := hw.WriteFile(hd); err != nil {
 		t.Fatal(err)
 	}
+	if headPath != "" {
+		hd = headPath
+	}
 	smp := engine.Sample()
+	if maskPNG == nil {
+		maskPNG = smp.Mask.PNG
+	}
 	args := []string{"--backbone", bb, "--head", hd, "--size", strconv.Itoa(engine.DemoSize)}
 	for i, n := range smp.Normals {
 		args = append(args, "--normal", write("normal"+strconv.Itoa(i)+".png", n.PNG))
 	}
-	args = append(args, "--abnormal", write("abnormal.png", smp.Abnormal.PNG), "--abnormal-mask", write("mask.png", smp.Mask.PNG))
+	args = append(args, "--abnormal", write("abnormal.png", smp.Abnormal.PNG), "--abnormal-mask", write("mask.png", maskPNG))
 	out := filepath.Join(dir, "out.json")
 	args = append(args, "--json", out)
 	var qpaths []string
@@ -830,4 +841,260 @@ func buildIdealBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, msg)
 	}
 	return bin
+}
+
+// webStep fails the test on a Chromium error.
+func webStep(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+}
+
+// runInPage clicks the button with the given id, which starts a run, and returns the
+// page's results once that run has ended.
+func runInPage(t *testing.T, ctx context.Context, id string) []pageResult {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.runs || 0)`))
+	webStep(t, err)
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID(id))))
+	webStep(t, pollJS(ctx, fmt.Sprintf(`Number(document.body.dataset.runs || 0) > %d || document.body.dataset.state === 'error'`, n), 5*time.Millisecond))
+	return waitResults(t, ctx)
+}
+
+// compareScores checks the page's scores of the sample queries against want (within tol).
+func compareScores(t *testing.T, what string, page []pageResult, want []float32, tol float64) {
+	t.Helper()
+	queries := engine.Sample().Queries
+	if len(page) != len(queries) || len(want) != len(queries) {
+		t.Fatalf("%s: page shows %d results, the CLI gave %d, want %d", what, len(page), len(want), len(queries))
+	}
+	for i, q := range queries {
+		d := math.Abs(page[i].Score - float64(want[i]))
+		if page[i].Name != q.Name || d > tol {
+			t.Errorf("%s: query %d: page %s = %.7f, ideal score CLI %s = %.7f (tolerance %.0e)", what, i, page[i].Name, page[i].Score, q.Name, want[i], tol)
+		}
+		t.Logf("%s: %s page %.6f, CLI %.6f (|diff| %.2g)", what, q.Name, page[i].Score, want[i], d)
+	}
+}
+
+// differ reports whether two score lists differ by more than tol somewhere.
+func differ(a []pageResult, b []float32, tol float64) bool {
+	for i := range min(len(a), len(b)) {
+		if math.Abs(a[i].Score-float64(b[i])) > tol {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWebHeadFileInChromium picks IDE head files in the page: a head of the wrong width
+// and a corrupt file are refused with their reasons while the demo head stays in use; a
+// head written by 'ideal init-head' at another seed than the demo head's is taken, named
+// on the page, and the built-in sample's scores equal 'ideal score --json' with that head
+// (and differ from the demo head's, so the picked head is the one used).
+func TestWebHeadFileInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "head-seed7.safetensors")
+	if err := runInitHead([]string{"-o", good, "--channels", strconv.Itoa(engine.DemoWidth), "--seed", "7"}); err != nil {
+		t.Fatal(err)
+	}
+	wide := filepath.Join(dir, "head-384.safetensors")
+	if err := runInitHead([]string{"-o", wide, "--channels", "384", "--seed", "7"}); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(dir, "junk.safetensors")
+	if err := os.WriteFile(junk, []byte("this is not a head"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("head"))))
+	type headState struct {
+		State, Status, Error string
+	}
+	pick := func(path string) headState {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.headMessages || 0)`))
+		webStep(t, err)
+		webStep(t, chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("head"), []string{path})))
+		webStep(t, pollJS(ctx, fmt.Sprintf(`Number(document.body.dataset.headMessages || 0) > %d`, n), 10*time.Millisecond))
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[headState](`(() => { const s = document.getElementById('head-status');
+			return {State: s.dataset.state, Status: s.textContent, Error: document.getElementById('head-error').textContent}; })()`))
+		webStep(t, err)
+		return st
+	}
+	if st := pick(wide); st.State != "demo" || !strings.Contains(st.Error, "384") || !strings.Contains(st.Error, "64") || !strings.Contains(st.Status, "demo head") {
+		t.Errorf("a 384-wide head on the 64-wide demo backbone: %+v; want it refused naming both widths, the demo head still in use", st)
+	}
+	if st := pick(junk); st.State != "demo" || !strings.Contains(st.Error, "head refused") || !strings.Contains(st.Status, "demo head") {
+		t.Errorf("a corrupt head file: %+v; want it refused, the demo head still in use", st)
+	}
+	if st := pick(good); st.State != "file" || st.Error != "" || !strings.Contains(st.Status, "head-seed7.safetensors") || !strings.Contains(st.Status, "M = 45") {
+		t.Errorf("a good head file: %+v; want it in use and named with M = 45", st)
+	}
+	results := runInPage(t, ctx, "sample")
+	compareScores(t, "picked head", results, scoreSampleWithCLI(t, good, nil), 1e-4)
+	if !differ(results, scoreSampleWithCLI(t, "", nil), 1e-3) {
+		t.Error("the picked head gives the demo head's scores: the page did not use it")
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("head-demo"))))
+	webStep(t, pollJS(ctx, `document.getElementById('head-status').dataset.state === 'demo'`, 10*time.Millisecond))
+	compareScores(t, "demo head again", runInPage(t, ctx, "sample"), scoreSampleWithCLI(t, "", nil), 1e-4)
+}
+
+// rectMaskPNG returns a mask PNG of the sample's size, white on [x0, x1) × [y0, y1).
+func rectMaskPNG(t *testing.T, x0, y0, x1, y1 int) []byte {
+	t.Helper()
+	const side = engine.DemoSize // the sample images are 224×224
+	g := image.NewGray(image.Rect(0, 0, side, side))
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			g.Pix[y*g.Stride+x] = 255
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestWebPaintMaskInChromium runs the built-in sample, clears the abnormal reference's
+// mask on the page's canvas and paints a rectangle with a square brush through
+// Chromium's mouse input (left drags), erases a row with a right drag and undoes it,
+// re-scores, and compares the scores with 'ideal score --json' given a PNG mask of the
+// same rectangle; a different rectangle gives different scores. The re-score runs no
+// backbone pass in the worker (its features are cached). An empty mask takes the head's
+// fallback with its warning, as the CLI does.
+//
+// The seeded demo head is untrained and moves the scores only by about 1e-4 between
+// rectangles, so these comparisons use a tolerance of 2e-6 (the page and the CLI agree
+// within about 3e-8) and the painted pixels themselves are compared exactly.
+func TestWebPaintMaskInChromium(t *testing.T) {
+	const maskTol = 2e-6
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	first := runInPage(t, ctx, "sample")
+	compareScores(t, "sample mask", first, scoreSampleWithCLI(t, "", nil), maskTol)
+	forwards := func() []int {
+		t.Helper()
+		f, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Array.from(document.querySelectorAll('.result')).map(c => Number(c.dataset.forwards))`))
+		webStep(t, err)
+		return f
+	}
+	before := forwards()
+
+	const brush = 8
+	webStep(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("brush"), strconv.Itoa(brush)), chromedp.Click(chromedp.ID("clear"))))
+	type box struct{ Left, Top, Width, Height, W, H float64 }
+	b, err := chromedp.Run(ctx, chromedp.Evaluate[box](`(() => { const c = document.getElementById('maskcanvas');
+		c.scrollIntoView({block: 'center'}); const r = c.getBoundingClientRect();
+		return {Left: r.left, Top: r.top, Width: r.width, Height: r.height, W: window.idealPaint.w, H: window.idealPaint.h}; })()`))
+	webStep(t, err)
+	if b.W != engine.DemoSize || b.H != engine.DemoSize || b.Width < b.W {
+		t.Fatalf("mask canvas %+v: want the sample's %d×%d pixels shown at least 1:1", b, engine.DemoSize, engine.DemoSize)
+	}
+	// client maps an image pixel to an integer client position inside it, and checks
+	// that the page's mapping (floor((client − left) · W / width)) gives the pixel back.
+	client := func(px, py int) (float64, float64) {
+		t.Helper()
+		cx := math.Round(b.Left + (float64(px)+0.5)*b.Width/b.W)
+		cy := math.Round(b.Top + (float64(py)+0.5)*b.Height/b.H)
+		if gx, gy := int(math.Floor((cx-b.Left)*b.W/b.Width)), int(math.Floor((cy-b.Top)*b.H/b.Height)); gx != px || gy != py {
+			t.Fatalf("client (%v, %v) maps to pixel (%d, %d), not (%d, %d)", cx, cy, gx, gy, px, py)
+		}
+		return cx, cy
+	}
+	drag := func(right bool, pts ...[2]int) {
+		t.Helper()
+		button, buttons := input.MouseButtonLeft, int64(1)
+		if right {
+			button, buttons = input.MouseButtonRight, 2
+		}
+		withButton := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons, p.ClickCount = button, buttons, 1 }
+		var acts []chromedp.Action[chromedp.Void]
+		for i, p := range pts {
+			x, y := client(p[0], p[1])
+			typ := chromedp.MouseMoved
+			if i == 0 {
+				typ = chromedp.MousePressed
+			}
+			acts = append(acts, chromedp.MouseEvent(typ, x, y, withButton))
+		}
+		x, y := client(pts[len(pts)-1][0], pts[len(pts)-1][1])
+		acts = append(acts, chromedp.MouseEvent(chromedp.MouseReleased, x, y, func(p *input.DispatchMouseEventParams) { p.Button, p.ClickCount = button, 1 }))
+		webStep(t, chromedp.Do(ctx, acts...))
+	}
+	// pageMask reads the painted pixels as a row-major 0/1 string.
+	pageMask := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(window.idealPaint.bits, v => v ? '1' : '0').join('')`))
+		webStep(t, err)
+		return s
+	}
+	rectBits := func(x0, y0, x1, y1 int) string {
+		var sb strings.Builder
+		for y := range engine.DemoSize {
+			for x := range engine.DemoSize {
+				if x >= x0 && x < x1 && y >= y0 && y < y1 {
+					sb.WriteByte('1')
+				} else {
+					sb.WriteByte('0')
+				}
+			}
+		}
+		return sb.String()
+	}
+	if m := pageMask(); strings.Contains(m, "1") {
+		t.Fatal("the mask is not empty after Clear")
+	}
+	// A zig-zag of horizontal strokes, rows brush pixels apart, with the square brush of
+	// side 8 (pixels x−4 … x+3) covers exactly [x0−4, x1+4) × [y0−4, yLast+4).
+	const x0, x1, y0, rows = 56, 88, 136, 5
+	var pts [][2]int
+	for r := range rows {
+		y := y0 + brush*r
+		if r%2 == 0 {
+			pts = append(pts, [2]int{x0, y}, [2]int{x1, y})
+		} else {
+			pts = append(pts, [2]int{x1, y}, [2]int{x0, y})
+		}
+	}
+	drag(false, pts...)
+	rx0, ry0, rx1, ry1 := x0-brush/2, y0-brush/2, x1+brush/2, y0+brush*(rows-1)+brush/2
+	want := rectBits(rx0, ry0, rx1, ry1)
+	if pageMask() != want {
+		t.Fatalf("the painted mask is not the rectangle [%d,%d)×[%d,%d)", rx0, rx1, ry0, ry1)
+	}
+	// Erase a row with a right drag, then undo it.
+	drag(true, [2]int{x0, y0 + 2*brush}, [2]int{x1, y0 + 2*brush})
+	if m := pageMask(); m == want || strings.Count(m, "1") >= strings.Count(want, "1") {
+		t.Error("the right drag erased nothing")
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("undo"))))
+	if pageMask() != want {
+		t.Fatal("undo did not bring the rectangle back")
+	}
+
+	painted := runInPage(t, ctx, "rescore")
+	compareScores(t, "painted rectangle", painted, scoreSampleWithCLI(t, "", rectMaskPNG(t, rx0, ry0, rx1, ry1)), maskTol)
+	if other := scoreSampleWithCLI(t, "", rectMaskPNG(t, 140, 20, 180, 60)); !differ(painted, other, 10*maskTol) {
+		t.Errorf("another rectangle gives the same scores %v as the painted one: the check could not fail", other)
+	}
+	if !differ(painted, []float32{float32(first[0].Score), float32(first[1].Score)}, 10*maskTol) {
+		t.Error("the painted rectangle gives the sample mask's scores: the re-score did not use it")
+	}
+	if after := forwards(); len(after) == 0 || len(before) == 0 || after[len(after)-1] != before[len(before)-1] {
+		t.Errorf("backbone passes in the worker: %v after the first run, %v after the re-score; want no new pass", before, after)
+	}
+
+	// An empty mask: the head's fallback, with its warning shown.
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("clear"))))
+	empty := runInPage(t, ctx, "rescore")
+	warnings, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('warnings').textContent`))
+	webStep(t, err)
+	if !strings.Contains(warnings, "covers no patch") {
+		t.Errorf("an empty painted mask: warnings %q, want the empty-mask fallback's", warnings)
+	}
+	compareScores(t, "empty mask", empty, scoreSampleWithCLI(t, "", rectMaskPNG(t, 0, 0, 0, 0)), maskTol)
 }

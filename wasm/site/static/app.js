@@ -181,6 +181,7 @@ async function run(normals, queries, withAbnormal) {
     job.masks = [paintedMask()];
   }
   lastRun = {normals, queries, withAbnormal};
+  document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   $('results').textContent = '';
   $('warnings').textContent = '';
   setState('scoring', 'starting');
@@ -218,6 +219,7 @@ worker.onmessage = (ev) => {
     if (m.mask) setMaskBits(m.mask);
     break;
   case 'head':
+    document.body.dataset.headMessages = String(Number(document.body.dataset.headMessages || 0) + 1);
     if (m.head) headLoaded(m.head, m.name);
     if (m.error) headRefused(m.error);
     break;
