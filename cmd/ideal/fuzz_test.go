@@ -218,7 +218,10 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "bad", childEnv, err)
 			os.Exit(100)
 		}
-		lim := syscall.Rlimit{Cur: childMemory + vmSize(), Max: childMemory + vmSize()}
+		// One reading of VmSize for both: two could differ (the runtime maps and unmaps
+		// memory meanwhile), and a soft limit above the hard one is EINVAL.
+		n := childMemory + vmSize()
+		lim := syscall.Rlimit{Cur: n, Max: n}
 		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
 			fmt.Fprintln(os.Stderr, "setrlimit:", err)
 			os.Exit(100)
