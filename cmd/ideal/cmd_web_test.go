@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/wasm/engine"
 	"github.com/ideal-fsad/ideal/weights"
@@ -937,6 +938,39 @@ func TestWebHeadFileInChromium(t *testing.T) {
 	if !differ(results, scoreSampleWithCLI(t, "", nil), 1e-3) {
 		t.Error("the picked head gives the demo head's scores: the page did not use it")
 	}
+	// The same sample picked as files and scored with "Score" at once: the page waits for
+	// the abnormal reference and its mask file (where the painting starts) to be decoded.
+	smp := engine.Sample()
+	file := func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var normals, queries []string
+	for _, n := range smp.Normals {
+		normals = append(normals, file(n.Name, n.PNG))
+	}
+	for _, q := range smp.Queries {
+		queries = append(queries, file(q.Name, q.PNG))
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("normals"), normals),
+		chromedp.SetUploadFiles(chromedp.ID("abnormal"), []string{file(smp.Abnormal.Name, smp.Abnormal.PNG)}),
+		chromedp.SetUploadFiles(chromedp.ID("mask"), []string{file(smp.Mask.Name, smp.Mask.PNG)}),
+		chromedp.SetUploadFiles(chromedp.ID("queries"), queries)))
+	compareScores(t, "sample as files, picked head", runInPage(t, ctx, "run"), scoreSampleWithCLI(t, good, nil), 2e-6)
+	mask, err := imaging.DecodeMask(smp.Mask.PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	painted, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.idealPaint.bits.reduce((a, v) => a + v, 0)`))
+	webStep(t, err)
+	if painted != mask.Count() || painted == 0 {
+		t.Errorf("the canvas starts from %d mask pixels, the mask file has %d", painted, mask.Count())
+	}
+
 	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("head-demo"))))
 	webStep(t, pollJS(ctx, `document.getElementById('head-status').dataset.state === 'demo'`, 10*time.Millisecond))
 	compareScores(t, "demo head again", runInPage(t, ctx, "sample"), scoreSampleWithCLI(t, "", nil), 1e-4)

@@ -158,25 +158,36 @@ function paintedMask() {
   return {width: paint.w, height: paint.h, rgba};
 }
 
-// Picking an abnormal reference or a mask file: the worker decodes them as the engine does.
-$('abnormal').addEventListener('change', async () => {
+// Picking an abnormal reference or a mask file: the worker decodes them as the engine
+// does. A run waits for the decodes under way (pending), so that it takes the mask shown.
+const pending = new Set();
+function track(p) {
+  pending.add(p);
+  p.catch(e => { $('paint-info').textContent = 'cannot read: ' + e; }).finally(() => pending.delete(p));
+}
+const decodeReplies = []; // resolvers, in the order of the requests (the worker answers in order)
+function decode(job) {
+  return new Promise(resolve => { decodeReplies.push(resolve); worker.postMessage(Object.assign({type: 'decode'}, job)); });
+}
+$('abnormal').addEventListener('change', () => track((async () => {
   paint.bits = null;
   document.body.dataset.painter = 'loading';
   if (!$('abnormal').files.length) return;
-  const job = {type: 'decode', image: await readFile($('abnormal').files[0])};
+  const job = {image: await readFile($('abnormal').files[0])};
   if ($('mask').files.length) job.mask = await readFile($('mask').files[0]);
-  worker.postMessage(job);
-});
-$('mask').addEventListener('change', async () => {
-  if ($('mask').files.length) worker.postMessage({type: 'decode', mask: await readFile($('mask').files[0])});
-});
+  await decode(job);
+})()));
+$('mask').addEventListener('change', () => track((async () => {
+  if ($('mask').files.length) await decode({mask: await readFile($('mask').files[0])});
+})()));
 
 // Runs: the last run's normals and queries are kept for "re-score with this mask".
 let lastRun = null;
 async function run(normals, queries, withAbnormal) {
+  while (pending.size) await Promise.allSettled([...pending]);
   const job = Object.assign({type: 'run', normals, queries, abnormals: [], masks: []}, await backboneFields());
   if (withAbnormal) {
-    if (!paint.bits) throw new Error('the abnormal reference is still being read: try again in a moment');
+    if (!paint.bits) throw new Error('the abnormal reference could not be read (see the mask panel)');
     job.abnormals = [paint.abnormal];
     job.masks = [paintedMask()];
   }
@@ -214,9 +225,12 @@ worker.onmessage = (ev) => {
     break;
   }
   case 'decoded':
-    if (m.error) { $('paint-info').textContent = 'cannot read: ' + m.error; break; }
-    if (m.image) setPainting(m.abnormal, m.image, null);
-    if (m.mask) setMaskBits(m.mask);
+    if (m.error) $('paint-info').textContent = 'cannot read: ' + m.error;
+    else {
+      if (m.image) setPainting(m.abnormal, m.image, null);
+      if (m.mask) setMaskBits(m.mask);
+    }
+    (decodeReplies.shift() || (() => {}))();
     break;
   case 'head':
     document.body.dataset.headMessages = String(Number(document.body.dataset.headMessages || 0) + 1);
