@@ -97,19 +97,9 @@ func sampleRefs() (normals, abnormals, masks [][]byte) {
 	return normals, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}
 }
 
-// TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
-// checks a click is handled while a query is being scored, and compares the scores the
-// page shows with the same engine run natively and with 'ideal score' on the same
-// inputs (the sample written to PNG files, the demo backbone and head to safetensors).
-func TestWebSampleInChromium(t *testing.T) {
-	ctx, url := startWebAndChromium(t, 3*time.Minute)
-	step := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("chromium: %v", err)
-		}
-	}
-	// Collect the page's messages about the content security policy: there must be none.
+// watchCSP collects the page's console messages about the content security policy; the
+// function it returns fails the test for each one seen so far.
+func watchCSP(ctx context.Context) func(*testing.T) {
 	var (
 		mu         sync.Mutex
 		violations []string
@@ -127,6 +117,29 @@ func TestWebSampleInChromium(t *testing.T) {
 			}
 		}
 	}()
+	return func(t *testing.T) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range violations {
+			t.Errorf("chromium: %s", v)
+		}
+	}
+}
+
+// TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
+// checks a click is handled while a query is being scored, and compares the scores the
+// page shows with the same engine run natively and with 'ideal score' on the same
+// inputs (the sample written to PNG files, the demo backbone and head to safetensors).
+func TestWebSampleInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	step := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+	}
+	checkCSP := watchCSP(ctx)
 	step(chromedp.Do(ctx, chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("sample")), chromedp.Click(chromedp.ID("sample"))))
 	// Wait until a query is being scored, then click the counter through the browser's
@@ -142,11 +155,7 @@ func TestWebSampleInChromium(t *testing.T) {
 	if font != "sans-serif" {
 		t.Errorf("the page's font is %q, not style.css's sans-serif", font)
 	}
-	mu.Lock()
-	for _, v := range violations {
-		t.Errorf("chromium: %s", v)
-	}
-	mu.Unlock()
+	checkCSP(t)
 	if !strings.HasPrefix(clickedWhile, "scoring query") {
 		t.Errorf("the counter click was handled while the status read %q, not while a query was being scored", clickedWhile)
 	}
@@ -909,6 +918,7 @@ func TestWebHeadFileInChromium(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("this is not a head"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	defer watchCSP(ctx)(t)
 	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("head"))))
 	type headState struct {
 		State, Status, Error string
@@ -1007,6 +1017,7 @@ func rectMaskPNG(t *testing.T, x0, y0, x1, y1 int) []byte {
 func TestWebPaintMaskInChromium(t *testing.T) {
 	const maskTol = 2e-6
 	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	defer watchCSP(ctx)(t)
 	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
 	first := runInPage(t, ctx, "sample")
 	compareScores(t, "sample mask", first, scoreSampleWithCLI(t, "", nil), maskTol)
