@@ -86,6 +86,8 @@ awk -F, '
 cat <<MSG
 
 Heatmap overlays: $OUT/normal-only/overlays/<class>/ and $OUT/ideal/overlays/<class>/
+Inspect every query, and edit the abnormal references' masks with live re-scoring, in the
+desktop viewer (needs a display): go build -o bin/ideal-view ./cmd/ideal-view && bin/ideal-view $OUT/ideal
 The baseline's smoothed maps (float32 TIFF, official MVTec layout): $OUT/normal-only/maps
   re-score them with: $IDEAL metrics --data $OUT/data --maps $OUT/normal-only/maps --scores $OUT/normal-only/scores.csv
   (the baseline's normal references are training images, so every test image has a map;
