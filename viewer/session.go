@@ -268,19 +268,22 @@ func refPaths(refs []Ref) []string {
 // ReadOnly says why the session cannot re-score ("" when it can).
 func (s *Session) ReadOnly() string { return s.readOnly }
 
-// queryNames names queries by their base names without extension, or, where two
-// share one (test/crack/000.png, test/good/000.png), with their folder: crack/000.
+// queryNames names queries by their base names without extension, or, when two share
+// one (test/crack/000.png, test/good/000.png), all of them with their folder
+// (crack/000, good/000, good/001), so the names read alike.
 func queryNames(paths []string) []string {
 	base := func(p string) string { return strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) }
-	count := map[string]int{}
+	seen := map[string]bool{}
+	clash := false
 	for _, p := range paths {
-		count[base(p)]++
+		clash = clash || seen[base(p)]
+		seen[base(p)] = true
 	}
 	out := make([]string, len(paths))
 	for i, p := range paths {
 		out[i] = base(p)
-		if count[out[i]] > 1 {
-			out[i] = filepath.Base(filepath.Dir(p)) + "/" + out[i]
+		if d := filepath.Base(filepath.Dir(p)); clash && d != "." && d != string(filepath.Separator) {
+			out[i] = d + "/" + out[i]
 		}
 	}
 	return out

@@ -375,8 +375,12 @@ func TestSessionFeaturesFiles(t *testing.T) {
 
 func TestQueryNames(t *testing.T) {
 	got := queryNames([]string{"d/test/crack/000.png", "d/test/good/000.png", "d/test/good/001.png", "x.safetensors"})
-	want := []string{"crack/000", "good/000", "001", "x"}
+	want := []string{"crack/000", "good/000", "good/001", "x"} // all with their folder once two clash
 	if !slices.Equal(got, want) {
+		t.Errorf("names %q, want %q", got, want)
+	}
+	got = queryNames([]string{"d/a/000.png", "d/b/001.png"})
+	if want := []string{"000", "001"}; !slices.Equal(got, want) {
 		t.Errorf("names %q, want %q", got, want)
 	}
 }
