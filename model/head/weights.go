@@ -99,16 +99,23 @@ func ReadFile(path, prefix string) (*Weights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
-	if prefix == "" {
-		if prefix, err = f.FindPrefix(NameVectors); err != nil {
-			return nil, fmt.Errorf("head: %s: %w", path, err)
-		}
-	}
-	w, err := Load(f, prefix)
+	w, err := FromFile(f, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
 	return w, nil
+}
+
+// FromFile is Load with the prefix found in f when prefix is "" (the one in front of
+// the head's learnable vectors).
+func FromFile(f *weights.File, prefix string) (*Weights, error) {
+	if prefix == "" {
+		var err error
+		if prefix, err = f.FindPrefix(NameVectors); err != nil {
+			return nil, fmt.Errorf("head: not an IDEAL head: %w", err)
+		}
+	}
+	return Load(f, prefix)
 }
 
 // moduleRoots are the head's sub-modules: a tensor under one of them (after the prefix)

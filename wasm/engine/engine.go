@@ -116,11 +116,7 @@ func HeadFromBytes(data []byte) (*head.Weights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: head: %w", err)
 	}
-	prefix, err := f.FindPrefix(head.NameVectors)
-	if err != nil {
-		return nil, fmt.Errorf("engine: head: not an IDEAL head file: %w", err)
-	}
-	w, err := head.Load(f, prefix)
+	w, err := head.FromFile(f, "")
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
