@@ -353,10 +353,8 @@ func (q *Query) LoadMaps() (a, sn, sa []float32, err error) {
 }
 
 func checkFinite(v []float32, g int) error {
-	for i, x := range v {
-		if !finite(x) {
-			return fmt.Errorf("non-finite value %v at row %d, column %d", x, i/g, i%g)
-		}
+	if i := tensor.NonFinite(v); i >= 0 {
+		return fmt.Errorf("non-finite value %v at row %d, column %d", v[i], i/g, i%g)
 	}
 	return nil
 }

@@ -3,7 +3,10 @@
 // Backend-resident tensors are a separate type (kernels.Tensor); this one is plain memory.
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Dense is a row-major float32 tensor in host memory.
 type Dense struct {
@@ -75,4 +78,15 @@ func SameShape(a, b []int) bool {
 // Clone returns a deep copy.
 func (t *Dense) Clone() *Dense {
 	return &Dense{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+}
+
+// NonFinite returns the index of the first NaN or ±Inf in v, or -1 when every value is
+// finite.
+func NonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
 }

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/tensor"
 )
 
 // MapKind selects which of a query's maps is shown.
@@ -66,10 +66,8 @@ func flatten(rows [][]float32, g int, what string) ([]float32, error) {
 		if len(r) != g {
 			return nil, fmt.Errorf("%s row %d has %d values, want %d", what, i, len(r), g)
 		}
-		for _, v := range r {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("%s row %d holds a non-finite value", what, i)
-			}
+		if tensor.NonFinite(r) >= 0 {
+			return nil, fmt.Errorf("%s row %d holds a non-finite value", what, i)
 		}
 		out = append(out, r...)
 	}

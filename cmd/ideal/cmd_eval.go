@@ -229,14 +229,7 @@ func (f *evalFeatures) get(path string) (*featcache.Entry, error) {
 }
 
 // allFinite reports whether no value is NaN or ±Inf.
-func allFinite(v []float32) bool {
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
-		}
-	}
-	return true
-}
+func allFinite(v []float32) bool { return tensor.NonFinite(v) < 0 }
 
 // gridOf returns the side G of an [N, C] feature grid and the patch size S/G.
 func gridOf(t *tensor.Dense, size int) (g, patch int, err error) {

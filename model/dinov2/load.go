@@ -177,11 +177,9 @@ func (l *loader) take(name string, shape ...int) *tensor.Dense {
 		l.errs = append(l.errs, fmt.Errorf("tensor %q has shape %v, want %v", full, t.Shape, shape))
 		return nil
 	}
-	for i, v := range t.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			l.errs = append(l.errs, fmt.Errorf("tensor %q holds a non-finite value %v at index %d", full, v, i))
-			return nil
-		}
+	if i := tensor.NonFinite(t.Data); i >= 0 {
+		l.errs = append(l.errs, fmt.Errorf("tensor %q holds a non-finite value %v at index %d", full, t.Data[i], i))
+		return nil
 	}
 	return t
 }

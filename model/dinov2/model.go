@@ -169,10 +169,8 @@ func (m *Model) CheckInput(pixels []float32, size int) error {
 	if len(pixels) != 3*size*size {
 		return fmt.Errorf("dinov2: %d pixel values for a 3×%d×%d image (want %d)", len(pixels), size, size, 3*size*size)
 	}
-	for i, v := range pixels {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("dinov2: pixel value %d is %v", i, v)
-		}
+	if i := tensor.NonFinite(pixels); i >= 0 {
+		return fmt.Errorf("dinov2: pixel value %d is %v", i, pixels[i])
 	}
 	return nil
 }

@@ -92,10 +92,8 @@ func checkFeatures(what string, t *tensor.Dense, c int) error {
 	if t.Shape[1] != c {
 		return fmt.Errorf("head: %s: features are %d wide, want %d", what, t.Shape[1], c)
 	}
-	for i, v := range t.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("head: %s: non-finite feature value %v at patch %d, channel %d", what, v, i/c, i%c)
-		}
+	if i := tensor.NonFinite(t.Data); i >= 0 {
+		return fmt.Errorf("head: %s: non-finite feature value %v at patch %d, channel %d", what, t.Data[i], i/c, i%c)
 	}
 	return nil
 }

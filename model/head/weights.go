@@ -148,10 +148,8 @@ func Load(f *weights.File, prefix string) (*Weights, error) {
 		if !tensor.SameShape(t.Shape, shape) {
 			return nil, fmt.Errorf("head: tensor %q has shape %v, want %v (M = %d, C = %d from %s)", prefix+name, t.Shape, shape, m, c, NameVectors)
 		}
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("head: tensor %q holds a non-finite value (%v at %d)", prefix+name, v, i)
-			}
+		if i := tensor.NonFinite(t.Data); i >= 0 {
+			return nil, fmt.Errorf("head: tensor %q holds a non-finite value (%v at %d)", prefix+name, t.Data[i], i)
 		}
 		w.Tensors[name] = t
 	}
