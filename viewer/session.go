@@ -3,12 +3,10 @@ package viewer
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/tensor"
-	"github.com/ideal-fsad/ideal/weights"
 )
 
 // Ref is an abnormal reference: an image or features file and its defect mask.
@@ -622,31 +619,9 @@ func (s *Session) fromImage(gen int, path string) (*input, error) {
 
 // readFeatures reads a features file written by `ideal features`.
 func readFeatures(path string) (*input, error) {
-	f, err := weights.ReadSafetensors(path)
+	ff, err := dinov2.ReadFeaturesFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("viewer: %w", err)
 	}
-	t, ok := f.Tensors["features"]
-	if !ok {
-		return nil, fmt.Errorf("viewer: %s: no tensor \"features\" (not written by 'ideal features'?)", path)
-	}
-	if len(t.Shape) == 3 && t.Shape[0] == 1 {
-		t = tensor.FromData(t.Data, t.Shape[1], t.Shape[2])
-	}
-	if len(t.Shape) != 2 {
-		return nil, fmt.Errorf("viewer: %s: features have shape %v, want [N C]", path, t.Shape)
-	}
-	g := int(math.Round(math.Sqrt(float64(t.Shape[0]))))
-	if g*g != t.Shape[0] {
-		return nil, fmt.Errorf("viewer: %s: %d feature rows do not form a square patch grid", path, t.Shape[0])
-	}
-	in := &input{feats: t, patch: 14, side: 14 * g}
-	if v, ok := f.Metadata["size"]; ok {
-		side, err := strconv.Atoi(v)
-		if err != nil || side <= 0 || side%g != 0 {
-			return nil, fmt.Errorf("viewer: %s: metadata size %q does not fit a %d×%d grid", path, v, g, g)
-		}
-		in.side, in.patch = side, side/g
-	}
-	return in, nil
+	return &input{feats: ff.Features, side: ff.Side, patch: ff.Patch}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -23,7 +22,6 @@ import (
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/tensor"
-	"github.com/ideal-fsad/ideal/weights"
 )
 
 func init() {
@@ -231,33 +229,11 @@ func (s *featureSource) load(path string, hw *head.Weights) (*scoreInput, error)
 }
 
 func readFeaturesFile(path string) (*scoreInput, error) {
-	f, err := weights.ReadSafetensors(path)
+	ff, err := dinov2.ReadFeaturesFile(path)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := f.Tensors["features"]
-	if !ok {
-		return nil, fmt.Errorf("%s: no tensor \"features\" (not written by 'ideal features'?)", path)
-	}
-	if len(t.Shape) == 3 && t.Shape[0] == 1 {
-		t = tensor.FromData(t.Data, t.Shape[1], t.Shape[2])
-	}
-	if len(t.Shape) != 2 {
-		return nil, fmt.Errorf("%s: features have shape %v, want [N C]", path, t.Shape)
-	}
-	g := int(math.Round(math.Sqrt(float64(t.Shape[0]))))
-	if g*g != t.Shape[0] {
-		return nil, fmt.Errorf("%s: %d feature rows do not form a square patch grid", path, t.Shape[0])
-	}
-	in := &scoreInput{path: path, feats: t, patch: 14, side: 14 * g}
-	if v, ok := f.Metadata["size"]; ok {
-		side, err := strconv.Atoi(v)
-		if err != nil || side <= 0 || side%g != 0 {
-			return nil, fmt.Errorf("%s: metadata size %q does not fit a %d×%d grid", path, v, g, g)
-		}
-		in.side, in.patch = side, side/g
-	}
-	return in, nil
+	return &scoreInput{path: path, feats: ff.Features, side: ff.Side, patch: ff.Patch}, nil
 }
 
 func (s *featureSource) fromImage(path string) (*scoreInput, error) {
