@@ -47,6 +47,7 @@ type Manifest struct {
 	Backbone string    `json:"backbone,omitempty"` // weights path used ("" when every input was a features file)
 	Head     string    `json:"head,omitempty"`     // head path ("" = normal-only)
 	Size     int       `json:"size,omitempty"`     // input side S
+	Cache    string    `json:"cache,omitempty"`    // eval's feature cache folder (featcache), "" for none
 	Episodes []Episode `json:"episodes"`           // score: exactly one; eval: one per class
 }
 
@@ -194,6 +195,7 @@ func (m *Manifest) clone() *Manifest {
 func (m *Manifest) eachPath(f func(*string)) {
 	f(&m.Backbone)
 	f(&m.Head)
+	f(&m.Cache)
 	for i := range m.Episodes {
 		e := &m.Episodes[i]
 		for j := range e.Normal {

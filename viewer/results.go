@@ -31,7 +31,8 @@ func OpenDir(path string) ([]*Episode, error) {
 // OpenResults opens a results folder: one episode per class, each with its references,
 // its queries' maps and, where the manifest names them, ground-truth masks. When the
 // backbone and head the manifest names exist, an episode's masks can be edited and
-// its queries re-scored (the features are computed on the first edit); otherwise it
+// its queries re-scored (the features are computed on the first edit, or read from the
+// feature cache the manifest names, as `ideal eval` records it); otherwise it
 // is read-only. A relative backbone or head path is looked up in the working
 // directory, then in the folder.
 func OpenResults(path string) ([]*Episode, error) {
@@ -47,7 +48,7 @@ func OpenResults(path string) ([]*Episode, error) {
 	var eps []*Episode
 	sh := newShared()
 	for _, e := range m.Episodes {
-		in := Inputs{Backbone: locate(m.Backbone, dir), Head: locate(m.Head, dir), Size: size, Normal: e.Normal}
+		in := Inputs{Backbone: locate(m.Backbone, dir), Head: locate(m.Head, dir), Size: size, Normal: e.Normal, Cache: m.Cache}
 		for _, r := range e.Abnormal {
 			in.Abnormal = append(in.Abnormal, Ref{Path: r.Path, Mask: r.Mask})
 		}

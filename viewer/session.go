@@ -3,6 +3,7 @@ package viewer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ideal-fsad/ideal/cpu"
+	"github.com/ideal-fsad/ideal/featcache"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
@@ -24,9 +26,12 @@ type Ref struct{ Path, Mask string }
 // every reference and query is an image or a features file written by `ideal
 // features`; Backbone is needed only when some input is an image, Head only with
 // abnormal references. QueryMasks, when not nil, holds each query's ground-truth
-// mask ("" for none).
+// mask ("" for none). Cache, when set, is a feature cache folder (featcache, as
+// `ideal eval` keeps one): an image's features are taken from it when there, and put
+// there when computed.
 type Inputs struct {
 	Backbone, Head string
+	Cache          string
 	Size           int
 	Normal         []string
 	Abnormal       []Ref
@@ -65,15 +70,16 @@ type input struct {
 // shared is what the sessions of one results folder share: the CPU backend and the
 // backbone and head weights, each loaded once (a failed load is tried again).
 type shared struct {
-	be        *cpu.Backend
-	mu        sync.Mutex
-	backbones map[string]*dinov2.Model
-	heads     map[string]*head.Weights
+	be          *cpu.Backend
+	mu          sync.Mutex
+	backbones   map[string]*dinov2.Model
+	heads       map[string]*head.Weights
+	backboneIDs map[string]string // featcache.BackboneID by path ("" when unreadable)
 }
 
 func newShared() *shared {
 	return &shared{be: cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))),
-		backbones: map[string]*dinov2.Model{}, heads: map[string]*head.Weights{}}
+		backbones: map[string]*dinov2.Model{}, heads: map[string]*head.Weights{}, backboneIDs: map[string]string{}}
 }
 
 func (sh *shared) backbone(path string) (*dinov2.Model, error) {
@@ -88,6 +94,26 @@ func (sh *shared) backbone(path string) (*dinov2.Model, error) {
 	}
 	sh.backbones[path] = m
 	return m, nil
+}
+
+// cache returns the feature cache in dir for the backbone at path (its identity, the
+// hash of the file, computed once), or nil when dir or path is "" or the backbone
+// cannot be read (the features are then computed, as without a cache).
+func (sh *shared) cache(dir, path string) *featcache.Cache {
+	if dir == "" || path == "" {
+		return nil
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	id, ok := sh.backboneIDs[path]
+	if !ok {
+		id, _ = featcache.BackboneID(path)
+		sh.backboneIDs[path] = id
+	}
+	if id == "" {
+		return nil
+	}
+	return featcache.New(dir, id)
 }
 
 func (sh *shared) head(path string) (*head.Weights, error) {
@@ -124,6 +150,7 @@ type Session struct {
 	inputs      map[string]*input
 	gtMasks     map[string]*imaging.Mask
 	featureRuns int // backbone forwards so far
+	cacheHits   int // images whose features came from Inputs.Cache
 
 	wake chan struct{}
 	quit chan struct{}
@@ -592,6 +619,24 @@ func (s *Session) load(gen int, path, what string) (*input, error) {
 }
 
 func (s *Session) fromImage(gen int, path string) (*input, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("viewer: %w", err)
+	}
+	img, err := imaging.DecodeRGB(raw)
+	if err != nil {
+		return nil, fmt.Errorf("viewer: %s: %w", path, err)
+	}
+	cache, key := s.sh.cache(s.in.Cache, s.in.Backbone), ""
+	if cache != nil {
+		key = cache.Key(raw, s.in.Size)
+		if e, err := cache.Get(key); err == nil && e != nil && e.W == img.W && e.H == img.H && tensor.NonFinite(e.Features.Data) < 0 {
+			if g := int(math.Round(math.Sqrt(float64(e.Features.Shape[0])))); g*g == e.Features.Shape[0] && s.in.Size%g == 0 {
+				s.cacheHits++
+				return &input{feats: e.Features, image: img, side: s.in.Size, patch: s.in.Size / g}, nil
+			}
+		}
+	}
 	if s.backbone == nil {
 		if err := s.stage(gen, "loading the backbone"); err != nil {
 			return nil, err
@@ -605,14 +650,13 @@ func (s *Session) fromImage(gen int, path string) (*input, error) {
 		}
 		s.backbone = m
 	}
-	img, err := imaging.LoadRGB(path)
-	if err != nil {
-		return nil, err
-	}
 	s.featureRuns++
 	f, err := s.backbone.Features(s.sh.be, imaging.PreprocessRGB(img, s.in.Size), s.in.Size)
 	if err != nil {
 		return nil, fmt.Errorf("viewer: %s: %w", path, err)
+	}
+	if cache != nil {
+		cache.Put(key, &featcache.Entry{Features: f, W: img.W, H: img.H}) // a failed write only costs a recomputation later
 	}
 	return &input{feats: f, image: img, side: s.in.Size, patch: s.backbone.Patch}, nil
 }

@@ -384,3 +384,49 @@ func TestQueryNames(t *testing.T) {
 		t.Errorf("names %q, want %q", got, want)
 	}
 }
+
+// TestSessionFeatureCache: with Inputs.Cache (the feature cache `ideal eval` keeps and
+// names in view.json) a second session takes every image's features from the cache and
+// runs no backbone pass, with the same results bit for bit; a damaged entry is computed
+// again.
+func TestSessionFeatureCache(t *testing.T) {
+	dir := t.TempDir()
+	c := writeScoringCase(t, dir)
+	c.in.Cache = filepath.Join(dir, "cache")
+	first := startSession(t, c.in)
+	if p := first.Wait(); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	// good.png is normal1.png byte for byte: the cache knows it by then.
+	if first.featureRuns != 4 || first.cacheHits != 1 {
+		t.Fatalf("first session: %d backbone runs, %d cache hits; want 4, 1", first.featureRuns, first.cacheHits)
+	}
+	entries, _ := filepath.Glob(filepath.Join(c.in.Cache, "*", "*.safetensors"))
+	if len(entries) != 4 {
+		t.Fatalf("%d cache entries, want 4", len(entries))
+	}
+	want, _ := first.Results()
+	second := startSession(t, c.in)
+	if p := second.Wait(); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if second.featureRuns != 0 || second.cacheHits != 5 {
+		t.Errorf("second session: %d backbone runs, %d cache hits; want 0, 5", second.featureRuns, second.cacheHits)
+	}
+	got, _ := second.Results()
+	for i := range want {
+		if !slices.Equal(got[i].Maps[MapA], want[i].Maps[MapA]) || got[i].ImageScore != want[i].ImageScore {
+			t.Errorf("query %s: results from cached features differ", want[i].Name)
+		}
+	}
+	if err := os.WriteFile(entries[0], []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := startSession(t, c.in)
+	if p := third.Wait(); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if third.featureRuns != 1 || third.cacheHits != 4 {
+		t.Errorf("with a damaged entry: %d backbone runs, %d cache hits; want 1, 4", third.featureRuns, third.cacheHits)
+	}
+}

@@ -316,7 +316,7 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	model := head.New(be, hw)
 	defer model.Close()
 	var scores []evalScore
-	view := &results.Manifest{Tool: "ideal eval", Backbone: o.backbone, Head: o.headPath, Size: o.size}
+	view := &results.Manifest{Tool: "ideal eval", Backbone: o.backbone, Head: o.headPath, Size: o.size, Cache: o.cache}
 	// stop ends the run early (--stop-on-error, interrupt): the outputs then hold the
 	// classes finished so far.
 	stop := func(cause error) error {

@@ -312,6 +312,10 @@ func checkEvalView(t *testing.T, out string, savedMaps bool) *results.Manifest {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The feature cache it names (for ideal-view's first mask edit) holds entries.
+	if entries, _ := filepath.Glob(filepath.Join(m.Cache, "*", "*.safetensors")); m.Cache == "" || len(entries) == 0 {
+		t.Errorf("view.json names the feature cache %q, which holds %d entries", m.Cache, len(entries))
+	}
 	rows := readEvalScores(t, out)
 	var i int
 	for _, e := range m.Episodes {
