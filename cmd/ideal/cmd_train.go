@@ -50,7 +50,12 @@ Ctrl-C (SIGINT) or SIGTERM stops the run at the end of the current iteration: th
 checkpoint HEAD.ckpt is written with the position within the epoch (HEAD keeps the last
 complete epoch's head), the command to resume is printed and the exit status is 130;
 --resume then continues exactly as if the run had not been interrupted. A second Ctrl-C
-quits at once (the files on disk stay complete: they are written atomically).`
+quits at once (the files on disk stay complete: they are written atomically).
+
+Images the data set reader leaves out (e.g. an anomalous image without its mask) are
+reported on stderr. An image that cannot be read when an episode needs it stops the
+run with its path and the reason; the iterations done so far are kept in HEAD.ckpt, so
+fixing (or removing) the image and rerunning with --resume HEAD.ckpt continues.`
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
@@ -218,6 +223,9 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range ds.Problems() {
+		fmt.Fprintf(stderr, "skipped %s: %v\n", p.Path, p.Err)
+	}
 	for _, s := range sampler.Skipped() {
 		fmt.Fprintf(stderr, "warning: class left out: %s\n", s)
 	}
@@ -283,7 +291,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		for _, s := range ep.Normal {
 			e, err := feats.get(s.Path)
 			if err != nil {
-				return nil, fmt.Errorf("train: normal reference: %w", err)
+				return nil, fmt.Errorf("normal reference: %w", err)
 			}
 			normals = append(normals, e.Features)
 		}
@@ -291,7 +299,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		for _, s := range ep.Abnormal {
 			e, err := feats.get(s.Path)
 			if err != nil {
-				return nil, fmt.Errorf("train: abnormal reference: %w", err)
+				return nil, fmt.Errorf("abnormal reference: %w", err)
 			}
 			_, patch, err := gridOf(e.Features, o.size)
 			if err != nil {
@@ -299,13 +307,13 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			}
 			m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
 			if err != nil {
-				return nil, fmt.Errorf("train: abnormal reference: %w", err)
+				return nil, fmt.Errorf("abnormal reference: %w", err)
 			}
 			abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
 		}
 		q, err := feats.get(ep.Query.Path)
 		if err != nil {
-			return nil, fmt.Errorf("train: query: %w", err)
+			return nil, fmt.Errorf("query: %w", err)
 		}
 		if model == nil { // the width is known from the first features
 			if w, err = head.Init(q.Features.Shape[1], o.vectors, o.seed); err != nil {
@@ -328,7 +336,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			label = 1
 			m, err := maskAt(ep.Query.MaskPath, q.W, q.H, o.size)
 			if err != nil {
-				return nil, fmt.Errorf("train: query: %w", err)
+				return nil, fmt.Errorf("query: %w", err)
 			}
 			for i, v := range m.Pix {
 				if v {
@@ -345,6 +353,20 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		bar = progressbar.NewOptions(o.epochs*iters, progressbar.OptionSetWriter(stderr),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	// saveWithinEpoch writes the checkpoint of a run stopped within epoch after its
+	// first iters iterations (done episodes, mean loss so far), which --resume continues.
+	saveWithinEpoch := func(epoch, iters, done int, mean train.Losses) error {
+		loss, err := json.Marshal(mean)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
+			Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
+				ckptEpochIters: strconv.Itoa(iters), ckptEpochLoss: string(loss)}}
+		outputsMu.Lock()
+		defer outputsMu.Unlock()
+		return ckpt.WriteFile(o.out + ".ckpt")
 	}
 	var history []train.Losses
 	var grad *train.Params
@@ -372,7 +394,19 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 				ep := sampler.Next()
 				s, err := sample(ep)
 				if err != nil {
-					return nil, fmt.Errorf("train: class %s, query %s: %w", ep.Class, ep.Query.Path, err)
+					// A bad image stops the run; the iterations done so far are kept.
+					err = fmt.Errorf("train: class %s: %w", ep.Class, err)
+					if bar != nil {
+						bar.Clear()
+					}
+					if k == 0 || k == from {
+						return nil, err // nothing done since the last checkpoint
+					}
+					if serr := saveWithinEpoch(epoch, k, done, mean); serr != nil {
+						return nil, fmt.Errorf("%w (and the checkpoint could not be written: %v)", err, serr)
+					}
+					return nil, fmt.Errorf("%w\nthe work so far (epoch %d/%d, iteration %d of %d) is in %s.ckpt: fix or remove the image, then continue with --resume %s.ckpt",
+						err, epoch+1, o.epochs, k, iters, o.out, o.out)
 				}
 				s.DropRate, s.DropSeed = o.dropout, dropSeed(o.seed, it, len(batch))
 				batch = append(batch, s)
@@ -399,17 +433,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			}
 			stopping = o.interrupted != nil && o.interrupted(it)
 			if stopping && k < iters-1 {
-				loss, err := json.Marshal(mean)
-				if err != nil {
-					return nil, fmt.Errorf("train: %w", err)
-				}
-				ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
-					Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
-						ckptEpochIters: strconv.Itoa(k + 1), ckptEpochLoss: string(loss)}}
-				outputsMu.Lock()
-				err = ckpt.WriteFile(o.out + ".ckpt")
-				outputsMu.Unlock()
-				if err != nil {
+				if err := saveWithinEpoch(epoch, k+1, done, mean); err != nil {
 					return nil, err
 				}
 				if bar != nil {

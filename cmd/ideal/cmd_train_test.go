@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ideal-fsad/ideal/data"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/train"
 )
@@ -398,5 +399,99 @@ func TestTrainResumeCommand(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("resume command\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestTrainBadImage: an image that cannot be read, met in the middle of an epoch, stops
+// the run with its path and the reason and keeps the iterations done so far in the
+// checkpoint; once the image is fixed, --resume finishes with the head of a run that
+// never met it, byte for byte. Images left out when the data set is read (here a
+// missing mask) are reported with their path.
+func TestTrainBadImage(t *testing.T) {
+	dir, dataDir, _ := evalFixture(t)
+	args := func(out, cache string, extra ...string) trainOptions {
+		o, err := parseTrainFlags(append([]string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112",
+			"--out", out, "--epochs", "2", "--episodes", "6", "--batch", "2", "--vectors", "8", "--seed", "5", "--cache", cache}, extra...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	full := filepath.Join(dir, "full.safetensors")
+	o := args(full, filepath.Join(dir, "cache-full"))
+	if _, err := trainHead(o, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// The query of the first episode of the second iteration whose images the first
+	// iteration did not use: the run meets it after one finished iteration.
+	ds, err := data.Open(dataDir, o.format, o.classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampler, err := data.NewSampler(ds, o.nShot, o.aShot, o.seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for range o.batch {
+		ep := sampler.Next()
+		for _, s := range append(append(ep.Normal, ep.Abnormal...), ep.Query) {
+			used[s.Path] = true
+		}
+	}
+	bad := sampler.Next().Query.Path
+	if used[bad] {
+		t.Skipf("the seed's second iteration starts with an image of the first (%s); pick another seed", bad)
+	}
+	orig, err := os.ReadFile(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, orig[:len(orig)/3], 0o644); err != nil { // a truncated PNG
+		t.Fatal(err)
+	}
+	part := filepath.Join(dir, "part", "part.safetensors")
+	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = trainHead(args(part, filepath.Join(dir, "cache-part")), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "--resume "+part+".ckpt") {
+		t.Fatalf("a truncated image: %v; want its path and how to resume", err)
+	}
+	t.Logf("%v", err)
+	noTempFiles(t, filepath.Dir(part))
+	ck, err := train.ReadCheckpoint(part + ".ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch != 0 || ck.Episodes != o.batch || ck.Meta[ckptEpochIters] != "1" {
+		t.Errorf("checkpoint at epoch %d, %d episodes, %s iterations; want 0, %d, 1", ck.Epoch, ck.Episodes, ck.Meta[ckptEpochIters], o.batch)
+	}
+	if err := os.WriteFile(bad, orig, 0o644); err != nil { // fixed
+		t.Fatal(err)
+	}
+	if _, err := trainHead(args(part, filepath.Join(dir, "cache-part"), "--resume", part+".ckpt"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(full)
+	b, _ := os.ReadFile(part)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("the resumed run's head differs from the uninterrupted run's")
+	}
+
+	// A missing mask: the image is left out when the data set is read, and said.
+	masks, _ := filepath.Glob(filepath.Join(dataDir, "*", "ground_truth", "*", "*_mask.png"))
+	if len(masks) == 0 {
+		t.Fatal("no masks in the synthetic data set")
+	}
+	if err := os.Remove(masks[0]); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if _, err := trainHead(args(filepath.Join(dir, "m.safetensors"), filepath.Join(dir, "cache-full"), "--epochs", "1"), io.Discard, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "skipped ") || !strings.Contains(stderr.String(), strings.TrimSuffix(filepath.Base(masks[0]), "_mask.png")) {
+		t.Errorf("a missing mask was not reported:\n%s", stderr.String())
 	}
 }
