@@ -29,7 +29,7 @@ func init() {
 const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
-       [--dropout 0.1] [--resume CKPT]
+       [--dropout 0.1] [--resume CKPT] [--stop-on-error]
        [--eval-data ROOT --eval-format F --eval-setting general|hard --eval-out DIR]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
@@ -53,9 +53,11 @@ complete epoch's head), the command to resume is printed and the exit status is 
 quits at once (the files on disk stay complete: they are written atomically).
 
 Images the data set reader leaves out (e.g. an anomalous image without its mask) are
-reported on stderr. An image that cannot be read when an episode needs it stops the
-run with its path and the reason; the iterations done so far are kept in HEAD.ckpt, so
-fixing (or removing) the image and rerunning with --resume HEAD.ckpt continues.`
+reported on stderr. An image that cannot be used when an episode needs it (unreadable,
+corrupt, non-finite features, a bad mask) is reported once with its path and the reason,
+and the episodes that draw it are left out (others are drawn in their place; --resume
+replays the same draws). --stop-on-error stops the run there instead, keeping the
+iterations done in HEAD.ckpt: fix or remove the image and rerun with --resume HEAD.ckpt.`
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
@@ -64,7 +66,7 @@ type trainOptions struct {
 	lr, dropout                                          float64
 	classes                                              []string
 	seed                                                 uint64
-	quiet                                                bool
+	quiet, stopOnError                                   bool
 	stopAfter                                            int               // tests: stop after this many epochs (0: never), as an interruption
 	interrupted                                          func(it int) bool // asked after each iteration (it done in all): stop there? (nil: never)
 }
@@ -75,6 +77,24 @@ const (
 	ckptEpochIters = "epoch_iterations"
 	ckptEpochLoss  = "epoch_loss"
 )
+
+// badImageError is an image of a drawn episode that cannot be used (unreadable, corrupt,
+// non-finite features, a bad mask): the run leaves the episode out and draws another,
+// or stops with --stop-on-error.
+type badImageError struct {
+	role, path string
+	err        error
+}
+
+func (e *badImageError) Error() string { return fmt.Sprintf("%s: %v", e.role, e.err) }
+func (e *badImageError) Unwrap() error { return e.err }
+
+// Checkpoint metadata key: the episodes drawn from the sampler, those left out for a bad
+// image included (absent: as many as the checkpoint's episodes).
+const ckptDraws = "sampler_draws"
+
+// maxBadDraws bounds the episodes left out in a row before the run gives up.
+const maxBadDraws = 1000
 
 // trainInterrupted is the error of a run stopped on request (it wraps errInterrupted);
 // ckpt holds its state and resume, when set, the command line that continues it.
@@ -162,6 +182,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.StringVar(&o.evalSetting, "eval-setting", string(data.General), "setting of the evaluation: general or hard")
 	fs.StringVar(&o.evalOut, "eval-out", "", "evaluation outputs folder (default HEAD.eval)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	fs.BoolVar(&o.stopOnError, "stop-on-error", false, "stop at the first image that cannot be read (keeping the work done) instead of leaving it out")
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
@@ -240,6 +261,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 	defer be.Close()
 	iters := (o.episodes + o.batch - 1) / o.batch
 	var (
+		draws     int // episodes drawn from the sampler
 		ck        *train.Checkpoint
 		skipIters int          // iterations of the first epoch done before the resumed run
 		skipLoss  train.Losses // and their share of the epoch's mean loss
@@ -267,7 +289,13 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 				return nil, fmt.Errorf("train: checkpoint %s: %s: %v", o.resume, ckptEpochLoss, err)
 			}
 		}
-		for range ck.Episodes { // the sampler where the run stopped
+		draws = ck.Episodes
+		if v, ok := ck.Meta[ckptDraws]; ok {
+			if draws, err = strconv.Atoi(v); err != nil || draws < ck.Episodes {
+				return nil, fmt.Errorf("train: checkpoint %s: %s = %q is not a count of at least %d episodes", o.resume, ckptDraws, v, ck.Episodes)
+			}
+		}
+		for range draws { // the sampler where the run stopped
 			sampler.Next()
 		}
 	}
@@ -291,7 +319,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		for _, s := range ep.Normal {
 			e, err := feats.get(s.Path)
 			if err != nil {
-				return nil, fmt.Errorf("normal reference: %w", err)
+				return nil, &badImageError{"normal reference", s.Path, err}
 			}
 			normals = append(normals, e.Features)
 		}
@@ -299,7 +327,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		for _, s := range ep.Abnormal {
 			e, err := feats.get(s.Path)
 			if err != nil {
-				return nil, fmt.Errorf("abnormal reference: %w", err)
+				return nil, &badImageError{"abnormal reference", s.Path, err}
 			}
 			_, patch, err := gridOf(e.Features, o.size)
 			if err != nil {
@@ -307,13 +335,13 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			}
 			m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
 			if err != nil {
-				return nil, fmt.Errorf("abnormal reference: %w", err)
+				return nil, &badImageError{"abnormal reference", s.Path, err}
 			}
 			abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
 		}
 		q, err := feats.get(ep.Query.Path)
 		if err != nil {
-			return nil, fmt.Errorf("query: %w", err)
+			return nil, &badImageError{"query", ep.Query.Path, err}
 		}
 		if model == nil { // the width is known from the first features
 			if w, err = head.Init(q.Features.Shape[1], o.vectors, o.seed); err != nil {
@@ -336,7 +364,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			label = 1
 			m, err := maskAt(ep.Query.MaskPath, q.W, q.H, o.size)
 			if err != nil {
-				return nil, fmt.Errorf("query: %w", err)
+				return nil, &badImageError{"query", ep.Query.Path, err}
 			}
 			for i, v := range m.Pix {
 				if v {
@@ -354,6 +382,35 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
+	// drawSample draws episodes until one whose images can all be used: an episode with a
+	// bad image is left out (the image reported once), unless --stop-on-error.
+	reported := map[string]bool{}
+	drawSample := func() (*train.Sample, error) {
+		for range maxBadDraws {
+			ep := sampler.Next()
+			draws++
+			s, err := sample(ep)
+			var bad *badImageError
+			if !errors.As(err, &bad) {
+				if err != nil {
+					return nil, fmt.Errorf("train: class %s: %w", ep.Class, err)
+				}
+				return s, nil
+			}
+			if o.stopOnError {
+				return nil, fmt.Errorf("train: class %s: stopped at a bad image (--stop-on-error): %w", ep.Class, err)
+			}
+			if !reported[bad.path] {
+				reported[bad.path] = true
+				if bar != nil {
+					bar.Clear()
+				}
+				reason := strings.TrimPrefix(bad.err.Error(), bad.path+": ") // the path once is enough
+				fmt.Fprintf(stderr, "skipped %s: %s (episodes using it are left out)\n", bad.path, reason)
+			}
+		}
+		return nil, fmt.Errorf("train: %d episodes in a row had an image that cannot be used; the data set is too damaged to train on", maxBadDraws)
+	}
 	// saveWithinEpoch writes the checkpoint of a run stopped within epoch after its
 	// first iters iterations (done episodes, mean loss so far), which --resume continues.
 	saveWithinEpoch := func(epoch, iters, done int, mean train.Losses) error {
@@ -363,7 +420,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		}
 		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
 			Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
-				ckptEpochIters: strconv.Itoa(iters), ckptEpochLoss: string(loss)}}
+				ckptEpochIters: strconv.Itoa(iters), ckptEpochLoss: string(loss), ckptDraws: strconv.Itoa(draws)}}
 		outputsMu.Lock()
 		defer outputsMu.Unlock()
 		return ckpt.WriteFile(o.out + ".ckpt")
@@ -390,18 +447,19 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		}
 		for k := from; k < iters; k++ {
 			var batch []*train.Sample
+			batchDraws := draws // a stopped iteration is redone from here on --resume
 			for range min(o.batch, o.episodes-done) {
-				ep := sampler.Next()
-				s, err := sample(ep)
+				s, err := drawSample()
 				if err != nil {
-					// A bad image stops the run; the iterations done so far are kept.
-					err = fmt.Errorf("train: class %s: %w", ep.Class, err)
+					// A bad image with --stop-on-error (or too many): the iterations done
+					// so far are kept.
 					if bar != nil {
 						bar.Clear()
 					}
 					if k == 0 || k == from {
 						return nil, err // nothing done since the last checkpoint
 					}
+					draws = batchDraws
 					if serr := saveWithinEpoch(epoch, k, done, mean); serr != nil {
 						return nil, fmt.Errorf("%w (and the checkpoint could not be written: %v)", err, serr)
 					}
@@ -444,7 +502,7 @@ func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error)
 		}
 		history = append(history, mean)
 		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch + 1, Episodes: (epoch + 1) * o.episodes,
-			Meta: map[string]string{"settings": o.settings(), "backbone": bbID}}
+			Meta: map[string]string{"settings": o.settings(), "backbone": bbID, ckptDraws: strconv.Itoa(draws)}}
 		outputsMu.Lock()
 		err := params.Weights(w.Config).WriteFile(o.out)
 		if err == nil {

@@ -402,11 +402,13 @@ func TestTrainResumeCommand(t *testing.T) {
 	}
 }
 
-// TestTrainBadImage: an image that cannot be read, met in the middle of an epoch, stops
-// the run with its path and the reason and keeps the iterations done so far in the
-// checkpoint; once the image is fixed, --resume finishes with the head of a run that
-// never met it, byte for byte. Images left out when the data set is read (here a
-// missing mask) are reported with their path.
+// TestTrainBadImage: an image that cannot be read, met in the middle of an epoch, is
+// reported once with its path and the episodes drawing it are left out; the run is as
+// reproducible as any (an interrupted and resumed run replays the same draws and writes
+// the same head). With --stop-on-error the run stops there instead, keeping the
+// iterations done in the checkpoint; once the image is fixed, --resume finishes with the
+// head of a run that never met it, byte for byte. Images left out when the data set is
+// read (here a missing mask) are reported with their path.
 func TestTrainBadImage(t *testing.T) {
 	dir, dataDir, _ := evalFixture(t)
 	args := func(out, cache string, extra ...string) trainOptions {
@@ -416,6 +418,13 @@ func TestTrainBadImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		return o
+	}
+	mkdir := func(name string) string {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
 	}
 	full := filepath.Join(dir, "full.safetensors")
 	o := args(full, filepath.Join(dir, "cache-full"))
@@ -450,13 +459,40 @@ func TestTrainBadImage(t *testing.T) {
 	if err := os.WriteFile(bad, orig[:len(orig)/3], 0o644); err != nil { // a truncated PNG
 		t.Fatal(err)
 	}
-	part := filepath.Join(dir, "part", "part.safetensors")
-	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
+
+	// Left out: reported once, and reproducible through an interruption.
+	skipDir := mkdir("skip")
+	skipped := filepath.Join(skipDir, "skipped.safetensors")
+	var stderr bytes.Buffer
+	if _, err := trainHead(args(skipped, filepath.Join(dir, "cache-skip")), io.Discard, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	_, err = trainHead(args(part, filepath.Join(dir, "cache-part")), io.Discard, io.Discard)
+	if n := strings.Count(stderr.String(), "skipped "+bad+": "); n != 1 || !strings.Contains(stderr.String(), "corrupt png") {
+		t.Errorf("the bad image reported %d times, want once with the reason:\n%s", n, stderr.String())
+	}
+	a, _ := os.ReadFile(full)
+	b, _ := os.ReadFile(skipped)
+	if bytes.Equal(a, b) {
+		t.Error("leaving episodes out changed nothing")
+	}
+	chained := filepath.Join(skipDir, "chained.safetensors")
+	oi := args(chained, filepath.Join(dir, "cache-skip"))
+	oi.interrupted = func(it int) bool { return it >= 2 } // after the iteration that met the bad image
+	if _, err := trainHead(oi, io.Discard, io.Discard); !errors.Is(err, errInterrupted) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, err := trainHead(args(chained, filepath.Join(dir, "cache-skip"), "--resume", chained+".ckpt"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := os.ReadFile(chained); !bytes.Equal(b, c) {
+		t.Error("interrupted and resumed, the run with a bad image wrote another head")
+	}
+
+	// --stop-on-error: stops with the work kept; fixed and resumed, the head of the full run.
+	part := filepath.Join(mkdir("part"), "part.safetensors")
+	_, err = trainHead(args(part, filepath.Join(dir, "cache-part"), "--stop-on-error"), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "--resume "+part+".ckpt") {
-		t.Fatalf("a truncated image: %v; want its path and how to resume", err)
+		t.Fatalf("a truncated image with --stop-on-error: %v; want its path and how to resume", err)
 	}
 	t.Logf("%v", err)
 	noTempFiles(t, filepath.Dir(part))
@@ -473,9 +509,7 @@ func TestTrainBadImage(t *testing.T) {
 	if _, err := trainHead(args(part, filepath.Join(dir, "cache-part"), "--resume", part+".ckpt"), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := os.ReadFile(full)
-	b, _ := os.ReadFile(part)
-	if len(a) == 0 || !bytes.Equal(a, b) {
+	if b, _ := os.ReadFile(part); len(a) == 0 || !bytes.Equal(a, b) {
 		t.Error("the resumed run's head differs from the uninterrupted run's")
 	}
 
@@ -487,7 +521,7 @@ func TestTrainBadImage(t *testing.T) {
 	if err := os.Remove(masks[0]); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	stderr.Reset()
 	if _, err := trainHead(args(filepath.Join(dir, "m.safetensors"), filepath.Join(dir, "cache-full"), "--epochs", "1"), io.Discard, &stderr); err != nil {
 		t.Fatal(err)
 	}
