@@ -456,44 +456,9 @@ func newBenchCases(size int) ([]benchCase, error) {
 	return cases, nil
 }
 
-// randomViTS returns random DINOv2 ViT-S/14 weights under the Hugging Face names,
-// scaled so activations stay in the range of a trained network.
+// randomViTS returns random DINOv2 ViT-S/14 weights scaled like a trained network
+// (dinov2.RandomTrainedLike).
 func randomViTS(seed uint64) *weights.File {
-	r := rand.New(rand.NewPCG(seed, 0x5e11))
-	c, pp := benchWidth, 3*benchPatch*benchPatch
-	f := &weights.File{Tensors: map[string]*tensor.Dense{}, Metadata: map[string]string{}}
-	add := func(name string, std, mean float64, shape ...int) {
-		t := tensor.New(shape...)
-		for i := range t.Data {
-			t.Data[i] = float32(mean + std*r.NormFloat64())
-		}
-		f.Tensors[name] = t
-	}
-	linear := func(name string, out, in int) {
-		add(name+".weight", 1/math.Sqrt(float64(in)), 0, out, in)
-		add(name+".bias", 0.02, 0, out)
-	}
-	add("embeddings.cls_token", 0.02, 0, 1, 1, c)
-	add("embeddings.mask_token", 0.02, 0, 1, c)
-	add("embeddings.position_embeddings", 0.02, 0, 1, 1+benchPosGrid*benchPosGrid, c)
-	add("embeddings.patch_embeddings.projection.weight", 1/math.Sqrt(float64(pp)), 0, c, 3, benchPatch, benchPatch)
-	add("embeddings.patch_embeddings.projection.bias", 0.02, 0, c)
-	for i := range benchDepth {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		add(p+"norm1.weight", 0.1, 1, c)
-		add(p+"norm1.bias", 0.02, 0, c)
-		for _, q := range []string{"query", "key", "value"} {
-			linear(p+"attention.attention."+q, c, c)
-		}
-		linear(p+"attention.output.dense", c, c)
-		add(p+"layer_scale1.lambda1", 0.1, 0.3, c)
-		add(p+"norm2.weight", 0.1, 1, c)
-		add(p+"norm2.bias", 0.02, 0, c)
-		linear(p+"mlp.fc1", benchHidden, c)
-		linear(p+"mlp.fc2", c, benchHidden)
-		add(p+"layer_scale2.lambda1", 0.1, 0.3, c)
-	}
-	add("layernorm.weight", 0.1, 1, c)
-	add("layernorm.bias", 0.02, 0, c)
-	return f
+	return &weights.File{Tensors: dinov2.RandomTrainedLike(benchWidth, benchDepth, benchPatch, benchPosGrid, 0, seed),
+		Metadata: map[string]string{}}
 }

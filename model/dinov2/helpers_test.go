@@ -3,7 +3,6 @@ package dinov2
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/tensor"
@@ -12,48 +11,9 @@ import (
 
 const fixtureDir = "../../testdata/fixtures/dinov2-tiny/"
 
-// randomHF returns random DINOv2 weights of the given shape under the Hugging Face
-// names, scaled like a trained network so activations stay in range.
+// randomHF returns RandomTrainedLike weights as a weights file.
 func randomHF(seed uint64, c, depth, grid, patch, registers int) *weights.File {
-	r := rand.New(rand.NewPCG(seed, 1))
-	f := &weights.File{Tensors: map[string]*tensor.Dense{}, Metadata: map[string]string{}}
-	add := func(name string, std, mean float64, shape ...int) {
-		t := tensor.New(shape...)
-		for i := range t.Data {
-			t.Data[i] = float32(mean + std*r.NormFloat64())
-		}
-		f.Tensors[name] = t
-	}
-	add("embeddings.cls_token", 0.02, 0, 1, 1, c)
-	add("embeddings.mask_token", 0.02, 0, 1, c)
-	add("embeddings.position_embeddings", 0.02, 0, 1, 1+grid*grid, c)
-	add("embeddings.patch_embeddings.projection.weight", 1/math.Sqrt(float64(3*patch*patch)), 0, c, 3, patch, patch)
-	add("embeddings.patch_embeddings.projection.bias", 0.02, 0, c)
-	if registers > 0 {
-		add("embeddings.register_tokens", 0.5, 0, 1, registers, c)
-	}
-	lin := func(name string, out, in int) {
-		add(name+".weight", 1/math.Sqrt(float64(in)), 0, out, in)
-		add(name+".bias", 0.02, 0, out)
-	}
-	for i := range depth {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		add(p+"norm1.weight", 0.1, 1, c)
-		add(p+"norm1.bias", 0.02, 0, c)
-		for _, n := range []string{"query", "key", "value"} {
-			lin(p+"attention.attention."+n, c, c)
-		}
-		lin(p+"attention.output.dense", c, c)
-		add(p+"layer_scale1.lambda1", 0.1, 0.3, c)
-		add(p+"norm2.weight", 0.1, 1, c)
-		add(p+"norm2.bias", 0.02, 0, c)
-		lin(p+"mlp.fc1", 4*c, c)
-		lin(p+"mlp.fc2", c, 4*c)
-		add(p+"layer_scale2.lambda1", 0.1, 0.3, c)
-	}
-	add("layernorm.weight", 0.1, 1, c)
-	add("layernorm.bias", 0.02, 0, c)
-	return f
+	return &weights.File{Tensors: RandomTrainedLike(c, depth, patch, grid, registers, seed), Metadata: map[string]string{}}
 }
 
 // toHub renames Hugging Face weights to the torch-hub names under prefix, fusing
