@@ -3,6 +3,8 @@ package gpu
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ideal-fsad/ideal/kernels"
 )
 
 // ErrUnavailable is wrapped by the error New returns when no OpenGL 4.3 context can
@@ -42,3 +44,7 @@ func Split(groups, limit [3]int) []Dispatch {
 	}
 	return out
 }
+
+// The backend registers itself as "gpu" for ideal.OpenBackend: a program that imports
+// this package can open it by name (in builds without cgo, New says why it cannot).
+func init() { kernels.Register("gpu", New) }

@@ -187,12 +187,9 @@ func (m *Mask) Image() *image.Gray {
 }
 
 // PrepareMask reads the defect mask of an image of imageW×imageH pixels, checks that
-// the sizes agree, resizes it to size×size (ResizeNearest) and maps it onto the patch
-// grid (PatchMask): the S×S mask for pixel metrics and the grid for the head.
+// the sizes agree and prepares it (Mask.Prepare): the S×S mask for pixel metrics and
+// the grid for the head.
 func PrepareMask(path string, imageW, imageH, size, patch int) (*Mask, []bool, error) {
-	if size <= 0 || patch <= 0 || size%patch != 0 {
-		return nil, nil, fmt.Errorf("imaging: input size %d is not a positive multiple of the patch size %d", size, patch)
-	}
 	m, err := ReadMask(path)
 	if err != nil {
 		return nil, nil, err
@@ -200,6 +197,19 @@ func PrepareMask(path string, imageW, imageH, size, patch int) (*Mask, []bool, e
 	if err := CheckMaskSize(imageW, imageH, m.W, m.H); err != nil {
 		return nil, nil, fmt.Errorf("%w (mask %s)", err, path)
 	}
-	m = m.ResizeNearest(size, size)
-	return m, PatchMask(m, patch), nil
+	return m.Prepare(size, patch)
+}
+
+// Prepare resizes the mask to size×size (ResizeNearest, PyTorch's convention) and maps
+// it onto the patch grid (PatchMask): the S×S mask for pixel metrics and the grid for
+// the head. This is the one mask step of the pipeline (spec §2).
+func (m *Mask) Prepare(size, patch int) (*Mask, []bool, error) {
+	if size <= 0 || patch <= 0 || size%patch != 0 {
+		return nil, nil, fmt.Errorf("imaging: input size %d is not a positive multiple of the patch size %d", size, patch)
+	}
+	if m.W < 1 || m.H < 1 {
+		return nil, nil, fmt.Errorf("imaging: empty %d×%d mask", m.W, m.H)
+	}
+	r := m.ResizeNearest(size, size)
+	return r, PatchMask(r, patch), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,12 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 )
 
-// errInterrupted ends a command stopped by SIGINT or SIGTERM; run turns it (or an error
-// wrapping it) into exit status 130 (128 + SIGINT, as shells report it).
+// errInterrupted is the cause of the context of a command stopped by SIGINT or
+// SIGTERM; run turns an error wrapping it or context.Canceled into exit status 130
+// (128 + SIGINT, as shells report it).
 var errInterrupted = errors.New("interrupted")
 
 // outputsMu is held while a command rewrites a set of outputs that belong together
@@ -22,21 +23,21 @@ var errInterrupted = errors.New("interrupted")
 // that the set is never left half-updated.
 var outputsMu sync.Mutex
 
-// watchInterrupt watches for SIGINT and SIGTERM. interrupted reports whether one has
-// arrived: the command then stops at its next safe point (after names it: "the current
-// image"), writes what is finished and returns errInterrupted. A second signal waits for
-// outputsMu (a set of outputs being written), calls cleanup (nil: none) and exits with
-// status 130. release stops the watching.
-func watchInterrupt(name, after string, cleanup func()) (interrupted func() bool, release func()) {
+// watchInterrupt returns a context that is cancelled (cause errInterrupted) by the
+// first SIGINT or SIGTERM: the command then stops at its next safe point (after names
+// it: "the current image"), writes what is finished and returns. A second signal waits
+// for outputsMu (a set of outputs being written), calls cleanup (nil: none) and exits
+// with status 130. release stops the watching.
+func watchInterrupt(name, after string, cleanup func()) (ctx context.Context, release func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	var got atomic.Bool
+	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-ch:
-				if got.Swap(true) {
+				if ctx.Err() != nil {
 					fmt.Fprintf(os.Stderr, "\nideal %s: interrupted again: exiting now (finished outputs are intact)\n", name)
 					outputsMu.Lock()
 					if cleanup != nil {
@@ -45,12 +46,19 @@ func watchInterrupt(name, after string, cleanup func()) (interrupted func() bool
 					os.Exit(130)
 				}
 				fmt.Fprintf(os.Stderr, "\nideal %s: interrupted: stopping after %s (interrupt again to exit at once)\n", name, after)
+				cancel(errInterrupted)
 			case <-done:
 				return
 			}
 		}
 	}()
-	return got.Load, func() { signal.Stop(ch); close(done) }
+	return ctx, func() { signal.Stop(ch); close(done); cancel(nil) }
+}
+
+// isInterrupt reports whether err ends a command stopped by a signal or a cancelled
+// context.
+func isInterrupt(err error) bool {
+	return errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled)
 }
 
 // removeTempFiles removes the temporary files of unfinished atomic writes

@@ -112,7 +112,7 @@ func run(args []string) int {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
-		if errors.Is(err, errInterrupted) {
+		if isInterrupt(err) {
 			return 130
 		}
 		return 1
