@@ -162,8 +162,8 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	var release func()
-	o.interrupted, release = watchInterrupt("eval", "the current image", func() { removeTempFiles(o.out, o.cache) })
+	ctx, release := watchInterrupt("eval", "the current image", func() { removeTempFiles(o.out, o.cache) })
+	o.interrupted = func() bool { return ctx.Err() != nil }
 	defer release()
 	return evaluate(o, os.Stdout, os.Stderr)
 }

@@ -223,9 +223,9 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	requested, release := watchInterrupt("train", "this iteration to write a checkpoint", nil)
+	ctx, release := watchInterrupt("train", "this iteration to write a checkpoint", nil)
 	defer release()
-	o.interrupted = func(int) bool { return requested() }
+	o.interrupted = func(int) bool { return ctx.Err() != nil }
 	_, err = trainHead(o, os.Stdout, os.Stderr)
 	if ti := (*trainInterrupted)(nil); errors.As(err, &ti) {
 		ti.resume = resumeCommand(args, ti.ckpt)
