@@ -12,7 +12,7 @@ all: build
 deps:
 	@bash scripts/deps.sh
 
-build: deps
+build: deps wasm
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 vet: deps
@@ -23,15 +23,15 @@ purego:
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
 	GOOS=js GOARCH=wasm $(GO) build $(PUREGO)
 
-test: deps vet purego
+test: deps vet purego wasm
 	bash scripts/with-xvfb.sh $(GO) test -timeout 40m ./...
 
 demo: deps
 	$(GO) build -o $(BIN)/ideal ./cmd/ideal
 	bash scripts/demo.sh
 
-# The browser demo as static files in wasm/site/static/ (served by `ideal web`, which
-# embeds them when this ran before the binary was built).
+# The browser demo's engine as static files in wasm/site/static/, which `ideal web`
+# embeds: `make build` runs this first (a binary built without it says how to get it).
 wasm:
 	mkdir -p wasm/site/static
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" wasm/site/static/

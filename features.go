@@ -131,7 +131,11 @@ func (d *Detector) fromDisk(name, key string) *Features {
 	if e == nil {
 		return nil
 	}
-	f, err := acceptCached(e, d.size, d.hw)
+	headC := 0
+	if d.hw != nil {
+		headC = d.hw.C()
+	}
+	f, err := acceptCached(e, d.size, headC)
 	if err != nil {
 		d.warn(fmt.Sprintf("featcache: the entry of %s %v; recomputing it", name, err))
 		return nil
@@ -142,12 +146,10 @@ func (d *Detector) fromDisk(name, key string) *Features {
 	return f
 }
 
-// widther is what acceptCached needs of the head: its width.
-type widther interface{ C() int }
-
 // acceptCached is the one rule by which a feature-cache entry is used: its features are
-// finite, form a square grid whose patch divides S, and are as wide as the head.
-func acceptCached(e *featcache.Entry, size int, hw widther) (*Features, error) {
+// finite, form a square grid whose patch divides S, and are as wide as the head (headC;
+// 0: no head).
+func acceptCached(e *featcache.Entry, size, headC int) (*Features, error) {
 	if i := tensor.NonFinite(e.Features.Data); i >= 0 {
 		return nil, fmt.Errorf("holds non-finite features")
 	}
@@ -155,8 +157,8 @@ func acceptCached(e *featcache.Entry, size int, hw widther) (*Features, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hw != nil && hw.C() != e.Features.Shape[1] {
-		return nil, fmt.Errorf("holds features %d wide, the head expects %d", e.Features.Shape[1], hw.C())
+	if headC > 0 && headC != e.Features.Shape[1] {
+		return nil, fmt.Errorf("holds features %d wide, the head expects %d", e.Features.Shape[1], headC)
 	}
 	return &Features{Patches: e.Features, Side: size, Patch: size / g, W: e.W, H: e.H}, nil
 }

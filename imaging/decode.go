@@ -24,22 +24,27 @@ import (
 // DefaultMaxPixels is the default of MaxPixels.
 const DefaultMaxPixels = 100_000_000
 
-// MaxPixelsEnv is the environment variable that sets MaxPixels when the program
-// starts: a positive integer, in pixels (width × height).
+// MaxPixelsEnv is the environment variable MaxPixelsFromEnv reads: a positive
+// integer, in pixels (width × height).
 const MaxPixelsEnv = "IDEAL_MAX_PIXELS"
 
 // MaxPixels bounds width×height of any image or mask this package decodes. It is
 // checked from the file header, before any pixel memory is allocated. It starts as
-// $IDEAL_MAX_PIXELS when that is set, else DefaultMaxPixels. Set it once at start-up
-// (for example from a command-line flag); it is not synchronised.
+// DefaultMaxPixels. Set it once at start-up (from a flag, or MaxPixelsFromEnv); it is
+// not synchronised.
 var MaxPixels int64 = DefaultMaxPixels
 
-// maxPixelsErr is the error of a malformed $IDEAL_MAX_PIXELS: every decode returns it,
-// so that a typo cannot silently leave the default in force.
-var maxPixelsErr error
-
-func init() {
-	MaxPixels, maxPixelsErr = parseMaxPixels(os.Getenv(MaxPixelsEnv))
+// MaxPixelsFromEnv sets MaxPixels from $IDEAL_MAX_PIXELS when that is set; a program
+// calls it at start-up (the package itself reads no environment). A malformed value is
+// an error, so that a typo cannot silently leave the default in force, and leaves
+// MaxPixels unchanged.
+func MaxPixelsFromEnv() error {
+	n, err := parseMaxPixels(os.Getenv(MaxPixelsEnv))
+	if err != nil {
+		return fmt.Errorf("imaging: %w", err)
+	}
+	MaxPixels = n
+	return nil
 }
 
 // parseMaxPixels reads the value of $IDEAL_MAX_PIXELS ("" is the default).
@@ -145,9 +150,6 @@ func readFile(path string) ([]byte, error) {
 
 // decodeImage checks the header (format, size, pixel limit) before decoding.
 func decodeImage(data []byte) (image.Image, error) {
-	if maxPixelsErr != nil {
-		return nil, maxPixelsErr
-	}
 	if len(data) == 0 {
 		return nil, errors.New("empty file")
 	}

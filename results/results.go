@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
-	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -259,8 +258,8 @@ func (m *Manifest) validate(dir string) error {
 				return fmt.Errorf("%s: query %d has an empty path", name, j)
 			case seen[abs(q.Path)]:
 				return fmt.Errorf("%s: query %s appears twice", name, q.Path)
-			case q.Grid <= 0 || q.Grid > dinov2.MaxGrid:
-				return fmt.Errorf("%s: query %s has grid %d, want 1 to %d", name, q.Path, q.Grid, dinov2.MaxGrid)
+			case q.Grid <= 0 || q.Grid > MaxGrid:
+				return fmt.Errorf("%s: query %s has grid %d, want 1 to %d", name, q.Path, q.Grid, MaxGrid)
 			case q.Maps == "":
 				return fmt.Errorf("%s: query %s has no maps file", name, q.Path)
 			case q.Label < -1 || q.Label > 1:
@@ -276,7 +275,12 @@ func (m *Manifest) validate(dir string) error {
 
 // maxSize bounds the input side a manifest may record: the largest grid at a patch
 // size of 64 pixels.
-const maxSize = 64 * dinov2.MaxGrid
+const maxSize = 64 * MaxGrid
+
+// MaxGrid is the largest patch grid side a results folder may hold: the backbone's
+// limit (dinov2.MaxGrid, checked equal by a test), so that a manifest cannot make a
+// reader allocate from a huge grid.
+const MaxGrid = 256
 
 func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
@@ -286,8 +290,8 @@ var mapNames = [3]string{"A", "s_n", "s_a"}
 // WriteMaps writes one query's G×G maps A, s_n and s_a (row-major) to path atomically.
 // It refuses maps of the wrong length or with non-finite values.
 func WriteMaps(path string, g int, a, sn, sa []float32) error {
-	if g <= 0 || g > dinov2.MaxGrid {
-		return fmt.Errorf("results: %s: grid %d, want 1 to %d", path, g, dinov2.MaxGrid)
+	if g <= 0 || g > MaxGrid {
+		return fmt.Errorf("results: %s: grid %d, want 1 to %d", path, g, MaxGrid)
 	}
 	ts := map[string]*tensor.Dense{}
 	for i, v := range [3][]float32{a, sn, sa} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -278,5 +279,12 @@ func TestResultsGroundTruthBeside(t *testing.T) {
 		if got := GroundTruthBeside(filepath.Join(dir, q)); got != want {
 			t.Errorf("%s: %q, want %q", q, got, want)
 		}
+	}
+}
+
+// The bound on grids is the backbone's.
+func TestMaxGridIsTheBackbones(t *testing.T) {
+	if MaxGrid != dinov2.MaxGrid {
+		t.Errorf("results.MaxGrid = %d, dinov2.MaxGrid = %d", MaxGrid, dinov2.MaxGrid)
 	}
 }

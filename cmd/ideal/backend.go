@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
-	"github.com/ideal-fsad/ideal/cpu"
-	"github.com/ideal-fsad/ideal/gpu"
+	"github.com/ideal-fsad/ideal"
+	_ "github.com/ideal-fsad/ideal/gpu" // registers the "gpu" backend with ideal.OpenBackend
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 )
@@ -24,24 +25,20 @@ func loadBackbone(path string, size int, opt dinov2.Options) (*dinov2.Model, err
 }
 
 // backendNames lists the values of the --backend flag, for its help text.
-const backendNames = "cpu, gpu (OpenGL 4.3; falls back to cpu), reference"
+const backendNames = ideal.BackendNames
 
-// openBackend returns the compute backend named by a --backend flag. When "gpu" is
-// asked for and no OpenGL 4.3 context can be had, it says why on stderr and returns
-// the CPU backend.
+// openBackend returns the compute backend named by a --backend flag
+// (ideal.OpenBackend); a fall-back to cpu is said on stderr.
 func openBackend(name string) (kernels.Backend, error) {
-	switch name {
-	case "cpu":
-		return cpu.New(), nil
-	case "gpu":
-		b, err := gpu.New()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "gpu unavailable: %v; using cpu\n", err)
-			return cpu.New(), nil
-		}
-		return b, nil
-	case "reference":
-		return kernels.NewReference(), nil
+	b, note, err := ideal.OpenBackend(name)
+	if errors.Is(err, ideal.ErrUnknownBackend) {
+		return nil, usageErrorf("--backend: %v", err)
 	}
-	return nil, usageErrorf("unknown backend %q (want one of: %s)", name, backendNames)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, note)
+	}
+	return b, nil
 }

@@ -1,27 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
-
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
 	"github.com/ideal-fsad/ideal/internal/cli"
-	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/mapio"
-	"github.com/ideal-fsad/ideal/model/dinov2"
-	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/results"
-	"github.com/ideal-fsad/ideal/tensor"
 )
 
 func init() {
@@ -35,14 +29,15 @@ with a tensor "features", N×C). --backbone is needed only when some input is an
 The i-th --abnormal-mask belongs to the i-th --abnormal. Without --abnormal the score is the
 normal-only baseline (s_a = 1 − s_n) and --head is optional; without --normal the normal
 patches are the abnormal references' patches outside their masks.
+Each query's path and image score are printed on stdout, one line each (the table);
+warnings (e.g. an abnormal mask that covers no patch) go to stderr and the JSON.
+--json writes the scores and the G×G maps A, s_n and s_a of every query.
 --out writes per query NAME_overlay.png (heatmap over the image at its original size; for
 a features query, the heatmap alone at S×S) and NAME_map.tiff (the anomaly map A at that
 size, float32 TIFF). The overlay colours span the range of A over all queries of the run.
 --out also writes DIR/view.json and DIR/maps/NAME.maps.safetensors (the G×G maps A, s_n
 and s_a) for the desktop viewer: 'ideal-view DIR' opens the run. A query's ground truth
-is recorded there when a mask NAME_mask.png lies beside it.
-Each query's path and image score are printed on stdout, one line each; warnings (e.g. an
-abnormal mask that covers no patch) go to stderr and the JSON.`
+is recorded there when a mask NAME_mask.png lies beside it.`
 
 // scoreQueryJSON is one query of the --json output.
 type scoreQueryJSON struct {
@@ -58,97 +53,96 @@ type scoreJSON struct {
 	Queries  []scoreQueryJSON `json:"queries"`
 }
 
-func runScore(args []string) error {
+// scoreFlags are ideal score's flags.
+type scoreFlags struct {
+	backbone, head, out, json, backend string
+	size                               int
+	normals, abnormals, masks, queries cli.List
+}
+
+func parseScoreFlags(args []string) (*scoreFlags, error) {
 	fs := newFlagSet("score", scoreUsage)
-	var normals, abnormals, masks cli.List
-	backbonePath := fs.String("backbone", "", "DINOv2 weights (needed when an input is an image)")
-	headPath := fs.String("head", "", "IDE head weights (safetensors, .pth or TorchScript; needed with --abnormal)")
-	fs.Var(&normals, "normal", "a normal reference (image or features file); repeatable")
-	fs.Var(&abnormals, "abnormal", "an abnormal reference (image or features file); repeatable")
-	fs.Var(&masks, "abnormal-mask", "the defect mask of the matching --abnormal (non-zero = defect); repeatable")
-	size := fs.Int("size", 448, "input side S in pixels for images (a multiple of the patch size)")
-	outDir := fs.String("out", "", "folder for per-query overlay and map images")
-	jsonPath := fs.String("json", "", "write the scores and G×G maps of every query to this JSON file")
-	backendName := fs.String("backend", "cpu", "compute backend: "+backendNames)
+	o := &scoreFlags{}
+	fs.StringVar(&o.backbone, "backbone", "", "DINOv2 weights (needed when an input is an image)")
+	fs.StringVar(&o.head, "head", "", "IDE head weights (safetensors, .pth or TorchScript; needed with --abnormal)")
+	fs.Var(&o.normals, "normal", "a normal reference (image or features file); repeatable")
+	fs.Var(&o.abnormals, "abnormal", "an abnormal reference (image or features file); repeatable")
+	fs.Var(&o.masks, "abnormal-mask", "the defect mask of the matching --abnormal (non-zero = defect); repeatable")
+	fs.IntVar(&o.size, "size", 448, "input side S in pixels for images (a multiple of the patch size)")
+	fs.StringVar(&o.out, "out", "", "folder for per-query overlay and map images")
+	fs.StringVar(&o.json, "json", "", "write the scores and G×G maps of every query to this JSON file")
+	fs.StringVar(&o.backend, "backend", "cpu", "compute backend: "+backendNames)
 	queries, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	o.queries = queries
+	switch {
+	case len(queries) == 0:
+		return nil, usageErrorf("no query given")
+	case len(o.normals)+len(o.abnormals) == 0:
+		return nil, usageErrorf("give at least one --normal or --abnormal reference")
+	case len(o.masks) != len(o.abnormals):
+		return nil, usageErrorf("%d --abnormal but %d --abnormal-mask: each abnormal reference needs its mask, in the same order", len(o.abnormals), len(o.masks))
+	case len(o.abnormals) > 0 && o.head == "":
+		return nil, usageErrorf("--abnormal needs --head (the IDE weights)")
+	case o.size <= 0:
+		return nil, usageErrorf("--size %d must be positive", o.size)
+	}
+	for _, p := range o.all() {
+		if o.backbone == "" && !ideal.IsFeaturesFile(p) {
+			return nil, usageErrorf("%s is an image: --backbone is needed to compute its features", p)
+		}
+	}
+	return o, nil
+}
+
+// all lists every input: references and queries.
+func (o *scoreFlags) all() []string {
+	return append(append(append([]string{}, o.normals...), o.abnormals...), o.queries...)
+}
+
+// refs are the references of the flags.
+func (o *scoreFlags) refs() ideal.Refs {
+	var r ideal.Refs
+	for _, p := range o.normals {
+		r.Normal = append(r.Normal, ideal.File(p))
+	}
+	for i, p := range o.abnormals {
+		r.Abnormal = append(r.Abnormal, ideal.Abnormal{Input: ideal.File(p), MaskPath: o.masks[i]})
+	}
+	return r
+}
+
+func runScore(args []string) error {
+	o, err := parseScoreFlags(args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(queries) == 0:
-		return usageErrorf("no query given")
-	case len(normals)+len(abnormals) == 0:
-		return usageErrorf("give at least one --normal or --abnormal reference")
-	case len(masks) != len(abnormals):
-		return usageErrorf("%d --abnormal but %d --abnormal-mask: each abnormal reference needs its mask, in the same order", len(abnormals), len(masks))
-	case len(abnormals) > 0 && *headPath == "":
-		return usageErrorf("--abnormal needs --head (the IDE weights)")
-	case *outDir == "" && *jsonPath == "":
-		return usageErrorf("nothing to write: give --json FILE and/or --out DIR")
-	}
-	be, err := openBackend(*backendName)
+	be, err := openBackend(o.backend)
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-	var hw *head.Weights
-	if *headPath != "" {
-		if hw, err = head.ReadFile(*headPath, ""); err != nil {
-			return err
-		}
+	det, err := ideal.New(ideal.Options{Backbone: o.backbone, Head: o.head, Size: o.size, Backend: be,
+		Warn: func(s string) { fmt.Fprintf(os.Stderr, "warning: %s\n", s) }})
+	if err != nil {
+		return err
 	}
-	src := &featureSource{be: be, backbonePath: *backbonePath, size: *size}
-
-	// References: features computed once for the whole run.
-	var normalFeats []*tensor.Dense
-	for _, p := range normals {
-		in, err := src.load(p, hw)
-		if err != nil {
-			return err
-		}
-		normalFeats = append(normalFeats, in.feats)
-	}
-	var abn []head.Abnormal
-	for i, p := range abnormals {
-		in, err := src.load(p, hw)
-		if err != nil {
-			return err
-		}
-		pm, err := in.patchMask(masks[i])
-		if err != nil {
-			return err
-		}
-		abn = append(abn, head.Abnormal{Features: in.feats, Mask: pm})
-	}
-	model := head.New(be, hw)
-	defer model.Close()
-	ep, err := model.NewEpisode(normalFeats, abn)
+	defer det.Close()
+	ctx := context.Background()
+	ep, err := det.Episode(ctx, o.refs())
 	if err != nil {
 		return err
 	}
 	defer ep.Close()
-	for _, w := range ep.Warnings() {
-		fmt.Fprintf(os.Stderr, "ideal score: warning: %s\n", w)
-	}
-
-	var bar *progressbar.ProgressBar
-	if len(queries) > 1 {
-		bar = progressbar.NewOptions(len(queries), progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("score"), progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-	}
-	scored := make([]*head.Result, len(queries))
-	inputs := make([]*scoreInput, len(queries))
-	for i, q := range queries {
-		in, err := src.load(q, hw)
-		if err != nil {
+	bar := newBar(len(o.queries), "score")
+	scored := make([]*ideal.Result, len(o.queries))
+	for i, q := range o.queries {
+		if scored[i], err = ep.Score(ctx, ideal.File(q)); err != nil {
 			return err
 		}
-		if scored[i], err = ep.Score(in.feats); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-		in.feats = nil // keep only what the outputs need
-		inputs[i] = in
+		scored[i].Image = nil // the outputs decode it again when they need it
 		if bar != nil {
 			bar.Add(1)
 		}
@@ -156,121 +150,43 @@ func runScore(args []string) error {
 	if bar != nil {
 		bar.Finish()
 	}
-	if *jsonPath != "" {
-		if err := writeScoreJSON(*jsonPath, queries, scored, ep.Warnings()); err != nil {
-			return err
-		}
-	}
-	if *outDir != "" {
-		names, err := writeScoreImages(*outDir, inputs, scored)
-		if err != nil {
-			return err
-		}
-		m := &results.Manifest{Tool: "ideal score", Head: *headPath, Size: inputs[0].side,
-			Episodes: []results.Episode{{Normal: normals}}}
-		if src.backbone != nil {
-			m.Backbone = *backbonePath
-		}
-		for i, a := range abnormals {
-			m.Episodes[0].Abnormal = append(m.Episodes[0].Abnormal, results.Reference{Path: a, Mask: masks[i]})
-		}
-		if m.Episodes[0].Queries, err = writeScoreMaps(*outDir, inputs, scored, names); err != nil {
-			return err
-		}
-		if err := results.Write(*outDir, m); err != nil {
-			return err
-		}
+	if err := writeScoreOutputs(o, scored, ep.Warnings()); err != nil {
+		return err
 	}
 	for i, r := range scored {
-		fmt.Printf("%s\t%.6f\n", queries[i], r.ImageScore)
+		fmt.Printf("%s\t%.6f\n", o.queries[i], r.ImageScore)
 	}
 	return nil
 }
 
-// featureSource turns inputs (images or features files) into patch features, loading
-// the backbone on first need.
-type featureSource struct {
-	be           kernels.Backend
-	backbonePath string
-	size         int
-	backbone     *dinov2.Model
-}
-
-// scoreInput is one loaded input.
-type scoreInput struct {
-	path         string
-	feats        *tensor.Dense // [N, C]
-	isImage      bool
-	origW, origH int // the image's size (images only)
-	side         int // S: the side the features were computed at
-	patch        int
-}
-
-// isFeaturesFile tells features files from images by extension.
-func isFeaturesFile(path string) bool {
-	return strings.EqualFold(filepath.Ext(path), ".safetensors")
-}
-
-func (s *featureSource) load(path string, hw *head.Weights) (*scoreInput, error) {
-	var in *scoreInput
-	var err error
-	if isFeaturesFile(path) {
-		in, err = readFeaturesFile(path)
-	} else {
-		in, err = s.fromImage(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if hw != nil && in.feats.Shape[1] != hw.C() {
-		return nil, fmt.Errorf("%s: features are %d wide but the head expects %d (features of another backbone?)", path, in.feats.Shape[1], hw.C())
-	}
-	return in, nil
-}
-
-func readFeaturesFile(path string) (*scoreInput, error) {
-	ff, err := dinov2.ReadFeaturesFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return &scoreInput{path: path, feats: ff.Features, side: ff.Side, patch: ff.Patch}, nil
-}
-
-func (s *featureSource) fromImage(path string) (*scoreInput, error) {
-	if s.backbone == nil {
-		if s.backbonePath == "" {
-			return nil, usageErrorf("%s is an image: --backbone is needed to compute its features", path)
-		}
-		m, err := loadBackbone(s.backbonePath, s.size, dinov2.Options{})
-		if err != nil {
-			return nil, err
-		}
-		s.backbone = m
-	}
-	px, w, h, err := imaging.Preprocess(path, s.size)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.backbone.Features(s.be, px, s.size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &scoreInput{path: path, feats: f, isImage: true, origW: w, origH: h, side: s.size, patch: s.backbone.Patch}, nil
-}
-
-// patchMask reads an abnormal reference's mask, checks it against the image's size,
-// resizes it to S×S (nearest, PyTorch convention) and maps it to the patch grid.
-func (in *scoreInput) patchMask(path string) ([]bool, error) {
-	m, err := imaging.ReadMask(path)
-	if err != nil {
-		return nil, err
-	}
-	if in.isImage {
-		if err := imaging.CheckMaskSize(in.origW, in.origH, m.W, m.H); err != nil {
-			return nil, fmt.Errorf("%s (for %s): %w", path, in.path, err)
+// writeScoreOutputs writes --json and --out.
+func writeScoreOutputs(o *scoreFlags, scored []*ideal.Result, warnings []string) error {
+	if o.json != "" {
+		if err := writeScoreJSON(o.json, o.queries, scored, warnings); err != nil {
+			return err
 		}
 	}
-	return imaging.PatchMask(m.ResizeNearest(in.side, in.side), in.patch), nil
+	if o.out == "" {
+		return nil
+	}
+	names, err := writeScoreImages(o.out, o.queries, scored)
+	if err != nil {
+		return err
+	}
+	m := &results.Manifest{Tool: "ideal score", Head: o.head, Size: scored[0].Side,
+		Episodes: []results.Episode{{Normal: o.normals}}}
+	for _, p := range o.all() {
+		if !ideal.IsFeaturesFile(p) {
+			m.Backbone = o.backbone // some input is an image
+		}
+	}
+	for i, a := range o.abnormals {
+		m.Episodes[0].Abnormal = append(m.Episodes[0].Abnormal, results.Reference{Path: a, Mask: o.masks[i]})
+	}
+	if m.Episodes[0].Queries, err = writeScoreMaps(o.out, o.queries, scored, names); err != nil {
+		return err
+	}
+	return results.Write(o.out, m)
 }
 
 func gridRows(v []float32, g int) [][]float32 {
@@ -281,9 +197,9 @@ func gridRows(v []float32, g int) [][]float32 {
 	return rows
 }
 
-func writeScoreJSON(path string, queries []string, results []*head.Result, warnings []string) error {
-	out := scoreJSON{Warnings: warnings, Queries: make([]scoreQueryJSON, len(results))}
-	for i, r := range results {
+func writeScoreJSON(path string, queries []string, scored []*ideal.Result, warnings []string) error {
+	out := scoreJSON{Warnings: warnings, Queries: make([]scoreQueryJSON, len(scored))}
+	for i, r := range scored {
 		out.Queries[i] = scoreQueryJSON{Path: queries[i], ImageScore: r.ImageScore,
 			Map: gridRows(r.Map, r.Grid), NormalScore: gridRows(r.NormalScore, r.Grid),
 			DeviationScore: gridRows(r.DeviationScore, r.Grid)}
@@ -299,24 +215,23 @@ func writeScoreJSON(path string, queries []string, results []*head.Result, warni
 // returns the queries of the results manifest. A query's ground truth is NAME_mask.png
 // beside it, when that file exists (results.GroundTruthBeside). A query given twice is
 // listed once.
-func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names []string) ([]results.Query, error) {
+func writeScoreMaps(dir string, queries []string, scored []*ideal.Result, names []string) ([]results.Query, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "maps"), 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
 	var qs []results.Query
 	seen := map[string]bool{}
-	for i, in := range inputs {
-		r := res[i]
-		if abs, err := filepath.Abs(in.path); err == nil {
+	for i, p := range queries {
+		r := scored[i]
+		if abs, err := filepath.Abs(p); err == nil {
 			if seen[abs] {
-				fmt.Fprintf(os.Stderr, "ideal score: warning: %s is given twice; %s lists it once\n", in.path, results.FileName)
+				fmt.Fprintf(os.Stderr, "warning: %s is given twice; %s lists it once\n", p, results.FileName)
 				continue
 			}
 			seen[abs] = true
 		}
-		q := results.Query{Path: in.path, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
-			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt)}
-		q.Mask = results.GroundTruthBeside(in.path)
+		q := results.Query{Path: p, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
+			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt), Mask: results.GroundTruthBeside(p)}
 		if err := results.WriteMaps(q.Maps, r.Grid, r.Map, r.NormalScore, r.DeviationScore); err != nil {
 			return nil, err
 		}
@@ -326,8 +241,9 @@ func writeScoreMaps(dir string, inputs []*scoreInput, res []*head.Result, names 
 }
 
 // writeScoreImages writes each query's overlay and full-size map into dir and returns
-// the names (NAME) it gave the queries' files.
-func writeScoreImages(dir string, inputs []*scoreInput, scored []*head.Result) ([]string, error) {
+// the names (NAME) it gave the queries' files. The overlays' jet colours span the
+// range of A over all queries.
+func writeScoreImages(dir string, queries []string, scored []*ideal.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
@@ -337,62 +253,49 @@ func writeScoreImages(dir string, inputs []*scoreInput, scored []*head.Result) (
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	if hi <= lo {
-		hi = lo + 1e-6
+	hi = max(hi, lo+1e-6)
+	jet, err := imaging.LookupColormap("jet")
+	if err != nil {
+		return nil, err
 	}
 	used := map[string]int{}
-	names := make([]string, len(inputs))
-	for i, in := range inputs {
-		name := strings.TrimSuffix(filepath.Base(in.path), filepath.Ext(in.path))
+	names := make([]string, len(queries))
+	for i, p := range queries {
+		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		if used[name]++; used[name] > 1 {
 			name = fmt.Sprintf("%s_%d", name, used[name])
 		}
 		names[i] = name
-		w, h := in.side, in.side
-		var base *imaging.RGB
-		if in.isImage {
-			var err error
-			if base, err = imaging.LoadRGB(in.path); err != nil {
-				return nil, err
-			}
-			w, h = base.W, base.H
-		}
-		full := scored[i].Upsample(h, w)
-		if err := mapio.Write(filepath.Join(dir, name+"_map.tiff"), &mapio.Map{W: w, H: h, Pix: full}); err != nil {
-			return nil, err
-		}
-		if err := writePNG(filepath.Join(dir, name+"_overlay.png"), overlay(base, full, w, h, lo, hi)); err != nil {
+		if err := writeScoreImage(dir, name, p, scored[i], lo, hi, jet); err != nil {
 			return nil, err
 		}
 	}
 	return names, nil
 }
 
-func writePNG(path string, img image.Image) error {
-	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
-}
-
-// overlay colours the map (jet, lo → blue, hi → red) and blends it half and half over
-// base (nil: the colour map alone).
-func overlay(base *imaging.RGB, a []float32, w, h int, lo, hi float32) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i, v := range a {
-		t := float64((v - lo) / (hi - lo))
-		c := [3]float64{jet(t, 3), jet(t, 2), jet(t, 1)}
-		p := img.Pix[4*i:]
-		for ch := 0; ch < 3; ch++ {
-			x := 255 * c[ch]
-			if base != nil {
-				x = 0.5*x + 0.5*float64(base.Pix[3*i+ch])
-			}
-			p[ch] = uint8(math.Round(max(0, min(255, x))))
+// writeScoreImage writes NAME_map.tiff (A at the image's size, or S×S for features)
+// and NAME_overlay.png (A in [lo, hi] coloured, half over the image).
+func writeScoreImage(dir, name, path string, r *ideal.Result, lo, hi float32, c imaging.Colormap) error {
+	var base *imaging.RGB
+	w, h := r.Side, r.Side
+	if r.W > 0 {
+		var err error
+		if base, err = imaging.LoadRGB(path); err != nil {
+			return err
 		}
-		p[3] = 255
+		w, h = base.W, base.H
 	}
-	return img
-}
-
-// jet is one channel of the jet colour map: clamp(1.5 − |4t − centre|, 0, 1).
-func jet(t, centre float64) float64 {
-	return max(0, min(1, 1.5-math.Abs(4*t-centre)))
+	full := r.Upsample(h, w)
+	if err := mapio.Write(filepath.Join(dir, name+"_map.tiff"), &mapio.Map{W: w, H: h, Pix: full}); err != nil {
+		return err
+	}
+	scaled := make([]float32, len(full))
+	for i, v := range full {
+		scaled[i] = (v - lo) / (hi - lo)
+	}
+	img := c.Colorize(scaled, w, h)
+	if base != nil {
+		img = imaging.Overlay(base, scaled, c, 0.5)
+	}
+	return imaging.WritePNG(filepath.Join(dir, name+"_overlay.png"), img)
 }

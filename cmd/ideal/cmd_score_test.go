@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -367,5 +368,67 @@ func TestScoreViewImages(t *testing.T) {
 	view, _ := os.ReadFile(filepath.Join(out, results.FileName))
 	if !strings.Contains(string(view), `"`+filepath.ToSlash(tinyAbs)+`"`) || !strings.Contains(string(view), `"maps/q.maps.safetensors"`) {
 		t.Errorf("view.json:\n%s", view)
+	}
+}
+
+// captureOutput runs f with os.Stdout and os.Stderr sent to files and returns what it
+// wrote to each.
+func captureOutput(t *testing.T, f func()) (stdout, stderr string) {
+	t.Helper()
+	dir := t.TempDir()
+	outF, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errF, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = outF, errF
+	defer func() { os.Stdout, os.Stderr = oldOut, oldErr }()
+	f()
+	outF.Close()
+	errF.Close()
+	o, _ := os.ReadFile(outF.Name())
+	e, _ := os.ReadFile(errF.Name())
+	return string(o), string(e)
+}
+
+// Without --json and --out, ideal score prints its table (path and image score per
+// query) and writes nothing; a mask that marks every pixel is warned about.
+func TestScoreTableOnly(t *testing.T) {
+	dir, exp := scoreFixtureFiles(t)
+	full := image.NewGray(image.Rect(0, 0, 112, 112))
+	for i := range full.Pix {
+		full.Pix[i] = 255
+	}
+	writeTestPNG(t, filepath.Join(dir, "full.png"), full)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	var err error
+	stdout, _ := captureOutput(t, func() {
+		err = runScore([]string{"--backend", "reference", "--head", headFixture + "head.safetensors", "--normal", p("normal.safetensors"),
+			"--abnormal", p("abnormal.safetensors"), "--abnormal-mask", p("mask.png"), p("query.safetensors")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got float64
+	if _, err := fmt.Sscanf(stdout, p("query.safetensors")+"\t%g\n", &got); err != nil {
+		t.Fatalf("stdout %q: %v", stdout, err)
+	}
+	if want := float64(exp["image_score"].Data[0]); math.Abs(got-want) > 3e-5 {
+		t.Errorf("image score %v, the authors' code %v", got, want)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 5 { // normal, abnormal, query, mask.png, full.png: nothing written
+		t.Errorf("ideal score without --json/--out wrote files: %v", entries)
+	}
+	_, stderr := captureOutput(t, func() {
+		err = runScore([]string{"--backend", "reference", "--head", headFixture + "head.safetensors", "--normal", p("normal.safetensors"),
+			"--abnormal", p("abnormal.safetensors"), "--abnormal-mask", p("full.png"), p("query.safetensors")})
+	})
+	if err != nil || !strings.Contains(stderr, "marks every pixel as defect") {
+		t.Errorf("a mask of every pixel: error %v, stderr %q; want a warning", err, stderr)
 	}
 }

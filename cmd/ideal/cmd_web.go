@@ -10,11 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,10 +26,9 @@ func init() {
 
 const webUsage = `[--addr 127.0.0.1:8080] [--public]
 
-Serves the demo page. ideal.wasm and wasm_exec.js are taken from the binary when 'make wasm'
-ran before it was built; otherwise they are built now with the Go toolchain (go build with
-GOOS=js GOARCH=wasm of github.com/ideal-fsad/ideal/wasm/main, run from inside the module's
-source tree, and $(go env GOROOT)/lib/wasm/wasm_exec.js).
+Serves the demo page: its files, ideal.wasm (the engine) and wasm_exec.js are embedded in
+the binary when it is built ('make build' runs 'make wasm' first). A binary built without
+them (a plain 'go build' or 'go install') says so and how to build one with them.
 
 The server listens on the loopback interface only, unless --public is given with another
 --addr (such as 0.0.0.0:8080), and then warns. It serves its embedded files and nothing else,
@@ -108,7 +104,7 @@ func runWeb(args []string) error {
 	defer ln.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := webHandler()
+	h, err := webHandler(site.Static)
 	if err != nil {
 		return err
 	}
@@ -202,40 +198,38 @@ type webFile struct {
 	ctype string
 }
 
-// webHandler returns the demo's handler: the files of the embedded site (with ideal.wasm
-// and wasm_exec.js built now when the site lacks them), read into memory, to GET and HEAD
-// requests without a body, with the security headers on every response.
-func webHandler() (http.Handler, error) {
-	static, err := fs.Sub(site.Static, "static")
+// errNoEngine is webHandler's error for a site without the compiled engine.
+var errNoEngine = errors.New("web: this ideal binary was built without the browser engine (ideal.wasm): " +
+	"build it with 'make build' (which runs 'make wasm', putting ideal.wasm and wasm_exec.js into wasm/site/static/, and then embeds them)")
+
+// webHandler returns the demo's handler: the files of the site (site.Static: the folder
+// static/, with ideal.wasm and wasm_exec.js), read into memory, to GET and HEAD requests
+// without a body, with the security headers on every response.
+func webHandler(siteFS fs.FS) (http.Handler, error) {
+	static, err := fs.Sub(siteFS, "static")
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	files := map[string]webFile{}
-	add := func(name string, data []byte) {
-		ct, ok := webTypes[path.Ext(name)]
-		if !ok {
-			ct = "application/octet-stream"
-		}
-		files[name] = webFile{data, ct}
-	}
 	err = fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		data, err := fs.ReadFile(static, name)
-		add(name, data)
+		ct, ok := webTypes[path.Ext(name)]
+		if !ok {
+			ct = "application/octet-stream"
+		}
+		files[name] = webFile{data, ct}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	if _, ok := files["ideal.wasm"]; !ok {
-		wasm, execJS, err := buildWasm()
-		if err != nil {
-			return nil, err
+	for _, name := range []string{"ideal.wasm", "wasm_exec.js"} {
+		if _, ok := files[name]; !ok {
+			return nil, errNoEngine
 		}
-		add("ideal.wasm", wasm)
-		add("wasm_exec.js", execJS)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setWebHeaders(w)
@@ -272,35 +266,4 @@ func webHandler() (http.Handler, error) {
 		w.Header().Set("Content-Type", f.ctype)
 		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.data))
 	}), nil
-}
-
-// buildWasm compiles wasm/main for js/wasm and reads wasm_exec.js from GOROOT.
-func buildWasm() (wasm, execJS []byte, err error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return nil, nil, errors.New("web: this binary has no embedded ideal.wasm and no Go toolchain is on PATH to build it (run 'make wasm' before building ideal)")
-	}
-	dir, err := os.MkdirTemp("", "ideal-web-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("web: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "ideal.wasm")
-	fmt.Fprintln(os.Stderr, "ideal web: building ideal.wasm (GOOS=js GOARCH=wasm)...")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, "github.com/ideal-fsad/ideal/wasm/main")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, nil, fmt.Errorf("web: building ideal.wasm (run from inside the ideal source tree, or 'make wasm' before building ideal): %v\n%s", err, msg)
-	}
-	root, err := exec.Command(goBin, "env", "GOROOT").Output()
-	if err != nil {
-		root = []byte(runtime.GOROOT())
-	}
-	if execJS, err = os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "lib", "wasm", "wasm_exec.js")); err != nil {
-		return nil, nil, fmt.Errorf("web: %w", err)
-	}
-	if wasm, err = os.ReadFile(out); err != nil {
-		return nil, nil, fmt.Errorf("web: %w", err)
-	}
-	return wasm, execJS, nil
 }

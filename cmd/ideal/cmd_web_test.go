@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
@@ -30,6 +32,7 @@ import (
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/wasm/engine"
+	"github.com/ideal-fsad/ideal/wasm/site"
 	"github.com/ideal-fsad/ideal/weights"
 )
 
@@ -354,14 +357,72 @@ var (
 	webHandlerErr  error
 )
 
-// testWebHandler returns webHandler(), made once per test binary (it may build ideal.wasm).
+// testWebHandler returns webHandler of the embedded site, made once per test binary.
+// When the site has no ideal.wasm ('make wasm' did not run before 'go test'), the test
+// builds the engine into a copy of the site (a released binary never builds anything).
 func testWebHandler(t *testing.T) http.Handler {
 	t.Helper()
-	webHandlerOnce.Do(func() { webHandlerMade, webHandlerErr = webHandler() })
+	webHandlerOnce.Do(func() {
+		webHandlerMade, webHandlerErr = webHandler(site.Static)
+		if errors.Is(webHandlerErr, errNoEngine) {
+			var siteFS fs.FS
+			if siteFS, webHandlerErr = siteWithEngine(); webHandlerErr == nil {
+				webHandlerMade, webHandlerErr = webHandler(siteFS)
+			}
+		}
+	})
 	if webHandlerErr != nil {
 		t.Fatal(webHandlerErr)
 	}
 	return webHandlerMade
+}
+
+// siteWithEngine is the embedded site with ideal.wasm built now and wasm_exec.js from
+// GOROOT.
+func siteWithEngine() (fs.FS, error) {
+	dir, err := os.MkdirTemp("", "ideal-web-test-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "ideal.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/ideal-fsad/ideal/wasm/main")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building ideal.wasm: %v\n%s", err, msg)
+	}
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, err
+	}
+	m := fstest.MapFS{}
+	err = fs.WalkDir(site.Static, "static", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			data, err := fs.ReadFile(site.Static, name)
+			m[name] = &fstest.MapFile{Data: data}
+			return err
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, p := range map[string]string{"ideal.wasm": out, "wasm_exec.js": filepath.Join(strings.TrimSpace(string(root)), "lib", "wasm", "wasm_exec.js")} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		m["static/"+name] = &fstest.MapFile{Data: data}
+	}
+	return m, nil
+}
+
+// A site without the engine is refused with how to build one with it.
+func TestWebWithoutEngine(t *testing.T) {
+	_, err := webHandler(fstest.MapFS{"static/index.html": &fstest.MapFile{Data: []byte("<!doctype html>")}})
+	if !errors.Is(err, errNoEngine) || !strings.Contains(err.Error(), "make build") {
+		t.Fatalf("error %v, want errNoEngine saying how to build", err)
+	}
 }
 
 // startWeb serves h with newWebServer(h, l) on a loopback port until the test ends and

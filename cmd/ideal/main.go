@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/ideal-fsad/ideal/imaging"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -97,6 +99,10 @@ func run(args []string) int {
 			return 2
 		}
 		return 0
+	}
+	if err := imaging.MaxPixelsFromEnv(); err != nil {
+		fmt.Fprintf(os.Stderr, "ideal: %v\n", err)
+		return 2
 	}
 	c, ok := commands[args[0]]
 	if !ok {
