@@ -17,7 +17,7 @@ const attnKeyBlock = 256
 // micro-kernel, like the scaled Q block). K and V of each head are packed once as
 // micro-kernel B panels (Kᵀ: dh×keys, V: keys×dh).
 func (be *Backend) Attention(dst, q, k, v, mask kernels.Tensor, heads int, scale float32) {
-	nq, nk, c := kernels.AttentionDims(dst, q, k, v, mask, heads)
+	nq, nk, c := kernels.CheckAttention(dst, q, k, v, mask, heads)
 	Q, K, V, M, D := raw(q), raw(k), raw(v), raw(mask), out(dst)
 	kernels.Check(!sameStart(D, Q) && !sameStart(D, K) && !sameStart(D, V), "Attention", "dst aliases an input")
 	if nq == 0 {

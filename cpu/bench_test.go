@@ -1,9 +1,11 @@
 package cpu
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/kernels"
+	"github.com/ideal-fsad/ideal/kernels/kernelbench"
 	"github.com/ideal-fsad/ideal/kernels/kerneltest"
 )
 
@@ -23,12 +25,15 @@ func BenchmarkMatMul(b *testing.B) {
 		{"avx2", New(WithAVX2())},
 		{"best", New()},
 	}
-	for _, s := range kerneltest.ViTMatMuls {
+	for _, c := range kernelbench.Cases(kerneltest.BenchSize) {
+		if !strings.HasPrefix(c.Name, "MatMul/") {
+			continue
+		}
 		for _, p := range paths {
-			if p.name == "reference" && s.Name == "proj_1025x384x384" {
+			if p.name == "reference" && strings.HasPrefix(c.Name, "MatMul/proj") {
 				continue
 			}
-			b.Run(s.Name+"/"+p.name, func(b *testing.B) { kerneltest.BenchMatMul(b, p.be, s) })
+			b.Run(c.Name+"/"+p.name, func(b *testing.B) { kerneltest.BenchCase(b, p.be, c) })
 		}
 	}
 }

@@ -5,9 +5,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 // Bicubic implements kernels.Backend separably: the horizontal pass over the input
 // rows, then the vertical pass, both with kernels.BicubicTaps (PyTorch's taps).
 func (be *Backend) Bicubic(dst, src kernels.Tensor, hi, wi, ho, wo int, scaleH, scaleW float64) {
-	c := kernels.Cols(src)
-	kernels.Check(kernels.Rows(src) == hi*wi && kernels.Rows(dst) == ho*wo && kernels.Cols(dst) == c, "Bicubic",
-		"src %v (%dx%d) dst %v (%dx%d)", src.Shape(), hi, wi, dst.Shape(), ho, wo)
+	c := kernels.CheckBicubic(dst, src, hi, wi, ho, wo)
 	S, D := raw(src), out(dst)
 	yi, yw := kernels.BicubicTaps(hi, ho, scaleH)
 	xi, xw := kernels.BicubicTaps(wi, wo, scaleW)

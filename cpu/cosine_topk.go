@@ -34,10 +34,7 @@ func (be *Backend) normaliseRows(dst, x []float32, c int) {
 // insertion (later equal values go after earlier ones, so ties keep the lower
 // index).
 func (be *Backend) CosineTopK(vals, idx, a, b kernels.Tensor, k int) {
-	na, nb, c := kernels.Rows(a), kernels.Rows(b), kernels.Cols(a)
-	kernels.Check(kernels.Cols(b) == c && k >= 1 && k <= nb, "CosineTopK", "a %v b %v k %d", a.Shape(), b.Shape(), k)
-	kernels.Check(kernels.Numel(vals) == na*k && kernels.Numel(idx) == na*k, "CosineTopK",
-		"vals %v idx %v, want [%d %d]", vals.Shape(), idx.Shape(), na, k)
+	na, nb, c := kernels.CheckCosineTopK(vals, idx, a, b, k)
 	A, B, V, I := raw(a), raw(b), out(vals), out(idx)
 	rb := min(cosRowBlock, na)
 	bufp := bigPool.Get().(*[]float32)

@@ -21,8 +21,9 @@
 //   - CosineTopK normalises the rows and runs the same GEMM over blocks of rows,
 //     keeping a partial top-k selection per row.
 //   - NVE solves each k×k eigenproblem with gonum's symmetric eigensolver (Dsyev).
-//   - Row ops (LayerNorm, GELU, Softmax) run in parallel over rows; exp and erf use
-//     float32 polynomial approximations accurate to a few ulps.
+//   - Row ops (LayerNorm, AddScaled) run in parallel over rows; the exp of the
+//     attention softmax and the erf of MatMul's GELU epilogue use float32 polynomial
+//     approximations accurate to a few ulps.
 //
 // Scratch memory is pooled, so a model that reuses its tensors runs without
 // allocation in the steady state (a few small allocations per op for goroutines).

@@ -9,9 +9,7 @@ import (
 // LayerNorm implements kernels.Backend: two passes per row (mean, then squared
 // deviations), rows in parallel.
 func (be *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
-	m, c := kernels.Rows(x), kernels.Cols(x)
-	kernels.Check(kernels.Numel(dst) == m*c && kernels.Numel(gamma) == c && kernels.Numel(beta) == c, "LayerNorm",
-		"dst %v x %v gamma %v beta %v", dst.Shape(), x.Shape(), gamma.Shape(), beta.Shape())
+	m, c := kernels.CheckLayerNorm(dst, x, gamma, beta)
 	X, D, g, bt := raw(x), out(dst), raw(gamma), raw(beta)
 	units, per := rowChunks(m, c, 16384)
 	be.parallel(units, func(u int, _ *scratch) {

@@ -4,7 +4,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 
 // MatMul implements kernels.Backend.
 func (be *Backend) MatMul(dst, a, b kernels.Tensor, transB bool, ep kernels.Epilogue) {
-	m, n, k := kernels.MatMulDims(dst, a, b, transB, ep)
+	m, n, k := kernels.CheckMatMul(dst, a, b, transB, ep)
 	ldb := n
 	if transB {
 		ldb = k

@@ -17,7 +17,7 @@ import (
 // workspace so the steady state does not allocate), and the projection removed from
 // the residual.
 func (be *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha float32) {
-	na, nb, c, k := kernels.NVEDims(dst, f, normals, vals, idx, r)
+	na, nb, c, k := kernels.CheckNVE(dst, f, normals, vals, idx, r)
 	F, Nr, Vv, Iv, D := raw(f), raw(normals), raw(vals), raw(idx), out(dst)
 	kernels.Check(!sameStart(D, F), "NVE", "dst aliases f")
 	for _, j := range Iv {

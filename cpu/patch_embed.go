@@ -6,7 +6,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 // patch, in the weight's [3, patch, patch] order) followed by the GEMM with the bias
 // and the position embedding fused as epilogue.
 func (be *Backend) PatchEmbed(dst, img, w, bias, cls, pos kernels.Tensor, patch int) {
-	c, gh, gw, off := kernels.PatchEmbedDims(dst, img, w, bias, cls, pos, patch)
+	c, gh, gw, off := kernels.CheckPatchEmbed(dst, img, w, bias, cls, pos, patch)
 	I, D, P := raw(img), out(dst), raw(pos)
 	H, W := gh*patch, gw*patch
 	kk := 3 * patch * patch

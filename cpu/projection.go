@@ -9,8 +9,7 @@ import (
 // Projection implements kernels.Backend with two GEMMs (coefficients d Tᵀ, then the
 // projection coef·T) and a parallel pass for the normalised distance.
 func (be *Backend) Projection(dst, d, tstar kernels.Tensor) {
-	n, c, m := kernels.Rows(d), kernels.Cols(d), kernels.Rows(tstar)
-	kernels.Check(kernels.Cols(tstar) == c && kernels.Numel(dst) == n, "Projection", "dst %v d %v tstar %v", dst.Shape(), d.Shape(), tstar.Shape())
+	n, c, m := kernels.CheckProjection(dst, d, tstar)
 	Dv, T, O := raw(d), raw(tstar), out(dst)
 	bufp := bigPool.Get().(*[]float32)
 	defer bigPool.Put(bufp)

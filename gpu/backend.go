@@ -28,6 +28,8 @@ type backend struct {
 	progs  map[string]*program
 	live   map[*tensor]struct{}
 	closed bool
+
+	fallbacks int // ops run on the CPU (onCPU), for the tests
 }
 
 // tensor is an SSBO of n float32 values.

@@ -12,9 +12,7 @@ import (
 // kernels.BicubicTaps (float64) and are uploaded per call: the op runs once per image
 // size (position-embedding interpolation), so their cost does not matter.
 func (b *backend) Bicubic(dst, src kernels.Tensor, hi, wi, ho, wo int, scaleH, scaleW float64) {
-	c := kernels.Cols(src)
-	kernels.Check(kernels.Rows(src) == hi*wi && kernels.Rows(dst) == ho*wo && kernels.Cols(dst) == c, "Bicubic",
-		"src %v (%dx%d) dst %v (%dx%d)", src.Shape(), hi, wi, dst.Shape(), ho, wo)
+	c := kernels.CheckBicubic(dst, src, hi, wi, ho, wo)
 	ty, tx := taps(hi, ho, scaleH), taps(wi, wo, scaleW)
 	b.do(func() {
 		by := glNewBuffer(4*len(ty), unsafe.Pointer(&ty[0]))

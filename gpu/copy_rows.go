@@ -6,7 +6,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 
 // CopyRows implements kernels.Backend (shaders/copy_rows.comp).
 func (b *backend) CopyRows(dst kernels.Tensor, dstStart int, src kernels.Tensor, srcStart, n int) {
-	c := kernels.CopyRowsDims(dst, dstStart, src, srcStart, n)
+	c := kernels.CheckCopyRows(dst, dstStart, src, srcStart, n)
 	b.do(func() {
 		b.run(b.program("copy_rows.comp"), [3]int{ceilDiv(n*c, 256), 1, 1},
 			[]uint32{b.buf(src, "CopyRows"), b.buf(dst, "CopyRows")},

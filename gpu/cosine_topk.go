@@ -7,7 +7,9 @@ import (
 	"github.com/ideal-fsad/ideal/shaders"
 )
 
-// maxTopK bounds k in CosineTopK: each invocation keeps a k-long list in registers.
+// maxTopK bounds k in CosineTopK's kernel: each invocation keeps a k-long list in
+// registers. A larger k (or more rows of b than one row of the dot-product scratch
+// can hold) runs on the CPU (onCPU).
 const maxTopK = 256
 
 // dotsBudget is the most float32 values of the scratch dot-product matrix (64 MiB,
@@ -19,11 +21,14 @@ const dotsBudget = 1 << 24
 // a and b, then per chunk of rows of a the dot products with every row of b by the
 // tiled matmul kernel, then a per-row top-k over dot/(‖a‖‖b‖).
 func (b *backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
-	na, nb, c := kernels.Rows(a), kernels.Rows(bt), kernels.Cols(a)
-	kernels.Check(kernels.Cols(bt) == c && k >= 1 && k <= nb, "CosineTopK", "a %v b %v k %d", a.Shape(), bt.Shape(), k)
-	kernels.Check(kernels.Numel(vals) == na*k && kernels.Numel(idx) == na*k, "CosineTopK", "vals %v idx %v, want [%d %d]", vals.Shape(), idx.Shape(), na, k)
-	kernels.Check(k <= maxTopK, "CosineTopK", "k = %d > %d, the most the gpu backend supports", k, maxTopK)
+	na, nb, c := kernels.CheckCosineTopK(vals, idx, a, bt, k)
 	if na == 0 {
+		return
+	}
+	if k > maxTopK || nb > min(dotsBudget, b.block) {
+		b.onCPU("CosineTopK", []kernels.Tensor{vals, idx, a, bt}, []int{0, 1}, func(cb kernels.Backend, t []kernels.Tensor) {
+			cb.CosineTopK(t[0], t[1], t[2], t[3], k)
+		})
 		return
 	}
 	chunk := max(1, min(na, min(dotsBudget, b.block)/nb))

@@ -23,10 +23,13 @@
 // function; each shader adds the u_groupOffset uniform to gl_WorkGroupID.
 //
 // Sizes are bounded where a kernel keeps per-row state in the 32 KiB of shared memory
-// (or registers) every GL 4.3 implementation has; beyond them the op panics with the
-// bound, like a shape mismatch: Attention head width ≤ 128, PatchEmbed patch ≤ 64,
-// CosineTopK k ≤ 256, NVE k ≤ 32, r ≤ 8, C ≤ 3072, Projection 2C + M ≤ 7680. The
-// DINOv2 ViT-S/B/L/g backbones and the IDEAL head are well inside them.
+// (or registers) every GL 4.3 implementation has: Attention head width ≤ 128,
+// PatchEmbed patch ≤ 64, CosineTopK k ≤ 256, NVE k ≤ 32, r ≤ 8, C ≤ 3072, Projection
+// 2C + M ≤ 7680. Valid operands beyond a bound never panic: that op runs on the CPU
+// backend instead (its tensors are read back, computed by package cpu and written
+// back), which is correct and slower. The DINOv2 ViT-S/B/L/g backbones and the IDEAL
+// head at its defaults are well inside the bounds; a head file with topk = 64 takes
+// the CPU path for its NVE.
 //
 // Without a GPU, Mesa's llvmpipe under Xvfb gives a 4.5 core context on the CPU
 // (scripts/with-xvfb.sh): correct, and slow; scripts/gpu-check.sh finds a hardware

@@ -21,11 +21,11 @@ func ExampleNew() {
 	defer be.Close()
 
 	x := be.Upload([]float32{-1, 0, 1, 2}, 2, 2)
-	be.GELU(x, x)
+	be.AddScaled(x, x, x, 0.5) // x ← x + 0.5·x
 	y, err := be.Download(x)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	fmt.Printf("%s: %.4f\n", be.Name(), y)
+	fmt.Printf("%s: %.1f\n", be.Name(), y)
 }

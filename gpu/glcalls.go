@@ -60,6 +60,13 @@ func glReadBuffer(b uint32, bytes int, dst unsafe.Pointer) {
 	check("glGetBufferSubData")
 }
 
+func glWriteBuffer(b uint32, bytes int, src unsafe.Pointer) {
+	gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, b)
+	check("glBindBuffer")
+	gl.BufferSubData(gl.SHADER_STORAGE_BUFFER, 0, bytes, src)
+	check("glBufferSubData")
+}
+
 func glDeleteBuffer(b uint32) {
 	gl.DeleteBuffers(1, &b)
 	check("glDeleteBuffers")

@@ -88,10 +88,10 @@ func TestUseAfterClosePanics(t *testing.T) {
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("GELU after Close did not panic")
+			t.Error("AddScaled after Close did not panic")
 		}
 	}()
-	b.GELU(x, x)
+	b.AddScaled(x, x, x, 1)
 }
 
 func TestZerosAndEmpty(t *testing.T) {

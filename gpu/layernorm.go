@@ -6,9 +6,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 
 // LayerNorm implements kernels.Backend (shaders/layernorm.comp).
 func (b *backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
-	m, c := kernels.Rows(x), kernels.Cols(x)
-	kernels.Check(kernels.Numel(dst) == m*c && kernels.Numel(gamma) == c && kernels.Numel(beta) == c, "LayerNorm",
-		"dst %v x %v gamma %v beta %v", dst.Shape(), x.Shape(), gamma.Shape(), beta.Shape())
+	m, c := kernels.CheckLayerNorm(dst, x, gamma, beta)
 	b.do(func() {
 		b.run(b.program("layernorm.comp"), [3]int{m, 1, 1},
 			[]uint32{b.buf(x, "LayerNorm"), b.buf(gamma, "LayerNorm"), b.buf(beta, "LayerNorm"), b.buf(dst, "LayerNorm")},

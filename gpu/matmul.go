@@ -9,7 +9,7 @@ import (
 
 // MatMul implements kernels.Backend (shaders/matmul.comp).
 func (b *backend) MatMul(dst, a, bm kernels.Tensor, transB bool, ep kernels.Epilogue) {
-	m, n, k := kernels.MatMulDims(dst, a, bm, transB, ep)
+	m, n, k := kernels.CheckMatMul(dst, a, bm, transB, ep)
 	b.do(func() {
 		b.matmul(b.buf(dst, "MatMul"), b.buf(a, "MatMul"), b.buf(bm, "MatMul"), m, n, k, 0, transB, ep)
 	})

@@ -6,7 +6,7 @@ import "github.com/ideal-fsad/ideal/kernels"
 
 // Limits of NVE (MAXK, MAXR, MAXC in shaders/nve.comp), from the 32 KiB of shared
 // memory every GL 4.3 implementation has: two k×k float64 matrices, C float32 values
-// and r×k coefficients per work group.
+// and r×k coefficients per work group. Beyond them NVE runs on the CPU (onCPU).
 const (
 	maxNVEK = 32
 	maxNVER = 8
@@ -15,10 +15,14 @@ const (
 
 // NVE implements kernels.Backend (shaders/nve.comp).
 func (b *backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha float32) {
-	na, _, c, k := kernels.NVEDims(dst, f, normals, vals, idx, r)
-	kernels.Check(k <= maxNVEK && r <= maxNVER && c <= maxNVEC, "NVE", "k = %d, r = %d, C = %d: the gpu backend supports k ≤ %d, r ≤ %d, C ≤ %d",
-		k, r, c, maxNVEK, maxNVER, maxNVEC)
+	na, _, c, k := kernels.CheckNVE(dst, f, normals, vals, idx, r)
 	if na == 0 || c == 0 {
+		return
+	}
+	if k > maxNVEK || r > maxNVER || c > maxNVEC {
+		b.onCPU("NVE", []kernels.Tensor{dst, f, normals, vals, idx}, []int{0}, func(cb kernels.Backend, t []kernels.Tensor) {
+			cb.NVE(t[0], t[1], t[2], t[3], t[4], r, alpha)
+		})
 		return
 	}
 	b.do(func() {

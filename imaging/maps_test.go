@@ -92,6 +92,14 @@ func TestUpsampleBilinearHand(t *testing.T) {
 	if got[0] != 1 || got[1] != 5 {
 		t.Errorf("4→2: %v, want [1 5]", got)
 	}
+	// Two axes, 2×2 → 4×4: rows and columns sample at 0, 0.25, 0.75, 1 (clamped).
+	got = UpsampleBilinear([]float32{0, 1, 2, 3}, 2, 2, 4, 4)
+	want = []float32{0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("2×2→4×4: %v, want %v", got, want)
+		}
+	}
 	// Same size is the identity.
 	m := []float32{1, 2, 3, 4, 5, 6}
 	got = UpsampleBilinear(m, 2, 3, 2, 3)

@@ -12,8 +12,11 @@
 //     allocation-free in the steady state. Unless an op says otherwise, an output must
 //     not alias an input.
 //   - Shape mismatches are programming errors and panic with a message naming the op
-//     and the shapes. Errors of the environment (a lost GPU context) surface from
-//     Download or Close.
+//     and the shapes; the rules are written once, one Check function per op
+//     (CheckMatMul, …), which every backend calls. Operands that pass them are valid:
+//     a backend whose kernels have size bounds of their own (the GPU's shared memory)
+//     must still run them, by another path if need be, and never panic. Errors of the
+//     environment (a lost GPU context) surface from Download or Close.
 //   - Optional tensor arguments are nil when absent.
 package kernels
 
@@ -35,7 +38,9 @@ type Epilogue struct {
 	Residual Tensor // [M, N]
 }
 
-// Backend is the op set. See the package comment for the conventions.
+// Backend is the op set. See the package comment for the conventions. It holds the
+// ops the models call and no more: GELU exists only fused into MatMul's epilogue and
+// softmax only inside Attention and NVE, so neither is an op of its own.
 type Backend interface {
 	// Name identifies the backend and its code path (e.g. "cpu/avx2", "gpu/llvmpipe").
 	Name() string
@@ -59,10 +64,6 @@ type Backend interface {
 	// LayerNorm normalises each row of x[M,C] (biased variance) and applies
 	// gamma[C], beta[C]: dst = (x − mean)/sqrt(var + eps) · gamma + beta. dst may alias x.
 	LayerNorm(dst, x, gamma, beta Tensor, eps float32)
-	// GELU: dst = x · Φ(x) with the exact erf form. dst may alias x.
-	GELU(dst, x Tensor)
-	// Softmax along each row of x[M,N]. dst may alias x.
-	Softmax(dst, x Tensor)
 	// AddScaled: dst = a + s·b, elementwise over equal shapes. dst may alias a or b.
 	AddScaled(dst, a, b Tensor, s float32)
 	// CopyRows copies n rows of src[Rs,C] starting at row srcStart into dst[Rd,C]

@@ -68,44 +68,13 @@ func numel(shape []int) int {
 	return n
 }
 
-// Check panics with a message naming op when cond is false; backends use it for
-// shape validation so every backend reports mismatches the same way.
-func Check(cond bool, op string, format string, args ...any) {
-	if !cond {
-		panic(fmt.Sprintf("kernels: %s: %s", op, fmt.Sprintf(format, args...)))
-	}
-}
-
-// MatMulDims validates the operands of MatMul and returns M, N, K.
-func MatMulDims(dst, a, b Tensor, transB bool, ep Epilogue) (m, n, k int) {
-	m, k = Rows(a), Cols(a)
-	if transB {
-		n = Rows(b)
-		Check(Cols(b) == k, "MatMul", "a %v and transposed b %v disagree on K", a.Shape(), b.Shape())
-	} else {
-		n = Cols(b)
-		Check(Rows(b) == k, "MatMul", "a %v and b %v disagree on K", a.Shape(), b.Shape())
-	}
-	Check(Rows(dst) == m && Cols(dst) == n, "MatMul", "dst %v, want [%d %d]", dst.Shape(), m, n)
-	if ep.Bias != nil {
-		Check(Numel(ep.Bias) == n, "MatMul", "bias %v, want %d values", ep.Bias.Shape(), n)
-	}
-	if ep.Gamma != nil {
-		Check(Numel(ep.Gamma) == n, "MatMul", "gamma %v, want %d values", ep.Gamma.Shape(), n)
-	}
-	if ep.Residual != nil {
-		Check(Rows(ep.Residual) == m && Cols(ep.Residual) == n, "MatMul", "residual %v, want [%d %d]", ep.Residual.Shape(), m, n)
-	}
-	return m, n, k
-}
-
 // GELUExact is x·Φ(x) with the erf form, in float64, written with erfc
 // (1 + erf(x/√2) = erfc(−x/√2)) so the negative tail does not cancel.
 func GELUExact(x float64) float64 { return 0.5 * x * math.Erfc(-x/math.Sqrt2) }
 
 // MatMul implements Backend.
 func (*Reference) MatMul(dst, a, b Tensor, transB bool, ep Epilogue) {
-	m, n, k := MatMulDims(dst, a, b, transB, ep)
+	m, n, k := CheckMatMul(dst, a, b, transB, ep)
 	A, B := data(a), data(b)
 	bias, gamma, res := data(ep.Bias), data(ep.Gamma), data(ep.Residual)
 	out := make([]float32, m*n)
@@ -139,9 +108,7 @@ func (*Reference) MatMul(dst, a, b Tensor, transB bool, ep Epilogue) {
 
 // LayerNorm implements Backend.
 func (*Reference) LayerNorm(dst, x, gamma, beta Tensor, eps float32) {
-	m, c := Rows(x), Cols(x)
-	Check(Numel(dst) == m*c && Numel(gamma) == c && Numel(beta) == c, "LayerNorm",
-		"dst %v x %v gamma %v beta %v", dst.Shape(), x.Shape(), gamma.Shape(), beta.Shape())
+	m, c := CheckLayerNorm(dst, x, gamma, beta)
 	X, D, g, bt := data(x), data(dst), data(gamma), data(beta)
 	for i := 0; i < m; i++ {
 		row := X[i*c : (i+1)*c]
@@ -160,43 +127,9 @@ func (*Reference) LayerNorm(dst, x, gamma, beta Tensor, eps float32) {
 	}
 }
 
-// GELU implements Backend.
-func (*Reference) GELU(dst, x Tensor) {
-	Check(Numel(dst) == Numel(x), "GELU", "dst %v x %v", dst.Shape(), x.Shape())
-	D, X := data(dst), data(x)
-	for i, v := range X {
-		D[i] = float32(GELUExact(float64(v)))
-	}
-}
-
-// Softmax implements Backend.
-func (*Reference) Softmax(dst, x Tensor) {
-	m, n := Rows(x), Cols(x)
-	Check(Numel(dst) == m*n, "Softmax", "dst %v x %v", dst.Shape(), x.Shape())
-	for i := 0; i < m; i++ {
-		softmaxRow(data(dst)[i*n:(i+1)*n], data(x)[i*n:(i+1)*n])
-	}
-}
-
-func softmaxRow(dst, x []float32) {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	e := make([]float64, len(x))
-	for j, v := range x {
-		e[j] = math.Exp(float64(v) - mx)
-		s += e[j]
-	}
-	for j := range x {
-		dst[j] = float32(e[j] / s)
-	}
-}
-
 // AddScaled implements Backend.
 func (*Reference) AddScaled(dst, a, b Tensor, s float32) {
-	Check(Numel(dst) == Numel(a) && Numel(a) == Numel(b), "AddScaled", "dst %v a %v b %v", dst.Shape(), a.Shape(), b.Shape())
+	CheckAddScaled(dst, a, b)
 	D, A, B := data(dst), data(a), data(b)
 	for i := range D {
 		D[i] = float32(float64(A[i]) + float64(s)*float64(B[i]))
@@ -205,33 +138,13 @@ func (*Reference) AddScaled(dst, a, b Tensor, s float32) {
 
 // CopyRows implements Backend.
 func (*Reference) CopyRows(dst Tensor, dstStart int, src Tensor, srcStart, n int) {
-	c := CopyRowsDims(dst, dstStart, src, srcStart, n)
+	c := CheckCopyRows(dst, dstStart, src, srcStart, n)
 	copy(data(dst)[dstStart*c:(dstStart+n)*c], data(src)[srcStart*c:(srcStart+n)*c])
-}
-
-// CopyRowsDims validates the operands of CopyRows and returns the row width.
-func CopyRowsDims(dst Tensor, dstStart int, src Tensor, srcStart, n int) int {
-	c := Cols(dst)
-	Check(Cols(src) == c && n >= 0 && dstStart >= 0 && srcStart >= 0 && dstStart+n <= Rows(dst) && srcStart+n <= Rows(src),
-		"CopyRows", "%d rows from %v at %d into %v at %d", n, src.Shape(), srcStart, dst.Shape(), dstStart)
-	return c
-}
-
-// AttentionDims validates the operands of Attention and returns Nq, Nk, C.
-func AttentionDims(dst, q, k, v, mask Tensor, heads int) (nq, nk, c int) {
-	nq, nk, c = Rows(q), Rows(k), Cols(q)
-	Check(heads > 0 && c%heads == 0, "Attention", "%d columns do not split into %d heads", c, heads)
-	Check(Cols(k) == c && Cols(v) == c && Rows(v) == nk, "Attention", "q %v k %v v %v", q.Shape(), k.Shape(), v.Shape())
-	Check(Rows(dst) == nq && Cols(dst) == c, "Attention", "dst %v, want [%d %d]", dst.Shape(), nq, c)
-	if mask != nil {
-		Check(Numel(mask) == nk, "Attention", "mask %v, want %d values", mask.Shape(), nk)
-	}
-	return nq, nk, c
 }
 
 // Attention implements Backend.
 func (*Reference) Attention(dst, q, k, v, mask Tensor, heads int, scale float32) {
-	nq, nk, c := AttentionDims(dst, q, k, v, mask, heads)
+	nq, nk, c := CheckAttention(dst, q, k, v, mask, heads)
 	Q, K, V, M := data(q), data(k), data(v), data(mask)
 	dh := c / heads
 	out := make([]float32, nq*c)
@@ -268,29 +181,9 @@ func (*Reference) Attention(dst, q, k, v, mask Tensor, heads int, scale float32)
 	copy(data(dst), out)
 }
 
-// PatchEmbedDims validates the operands of PatchEmbed and returns the channel count
-// C, the token grid gh×gw and the row offset of the first patch token (0 or 1).
-func PatchEmbedDims(dst, img, w, bias, cls, pos Tensor, patch int) (c, gh, gw, off int) {
-	is := img.Shape()
-	Check(len(is) == 3 && is[0] == 3, "PatchEmbed", "img %v, want [3 H W]", is)
-	Check(patch > 0 && is[1]%patch == 0 && is[2]%patch == 0, "PatchEmbed", "img %v is not a multiple of patch %d", is, patch)
-	c = Rows(w)
-	Check(Cols(w) == 3*patch*patch && Numel(bias) == c, "PatchEmbed", "w %v bias %v, want [C 3 %d %d], [C]", w.Shape(), bias.Shape(), patch, patch)
-	gh, gw = is[1]/patch, is[2]/patch
-	if cls != nil {
-		Check(Numel(cls) == c, "PatchEmbed", "cls %v, want %d values", cls.Shape(), c)
-		off = 1
-	}
-	Check(Rows(dst) == off+gh*gw && Cols(dst) == c, "PatchEmbed", "dst %v, want [%d %d]", dst.Shape(), off+gh*gw, c)
-	if pos != nil {
-		Check(Numel(pos) == Numel(dst), "PatchEmbed", "pos %v, dst %v", pos.Shape(), dst.Shape())
-	}
-	return c, gh, gw, off
-}
-
 // PatchEmbed implements Backend.
 func (*Reference) PatchEmbed(dst, img, w, bias, cls, pos Tensor, patch int) {
-	c, gh, gw, off := PatchEmbedDims(dst, img, w, bias, cls, pos, patch)
+	c, gh, gw, off := CheckPatchEmbed(dst, img, w, bias, cls, pos, patch)
 	I, W, B, D, P := data(img), data(w), data(bias), data(dst), data(pos)
 	H, Wd := gh*patch, gw*patch
 	if cls != nil {
@@ -341,8 +234,7 @@ func BicubicTaps(in, out int, scale float64) (idx []int, w [][4]float64) {
 
 // Bicubic implements Backend.
 func (*Reference) Bicubic(dst, src Tensor, hi, wi, ho, wo int, scaleH, scaleW float64) {
-	c := Cols(src)
-	Check(Rows(src) == hi*wi && Rows(dst) == ho*wo && Cols(dst) == c, "Bicubic", "src %v (%dx%d) dst %v (%dx%d)", src.Shape(), hi, wi, dst.Shape(), ho, wo)
+	c := CheckBicubic(dst, src, hi, wi, ho, wo)
 	S, D := data(src), data(dst)
 	yi, yw := BicubicTaps(hi, ho, scaleH)
 	xi, xw := BicubicTaps(wi, wo, scaleW)
@@ -376,9 +268,7 @@ func rowNorm(x []float32) float64 {
 
 // CosineTopK implements Backend.
 func (*Reference) CosineTopK(vals, idx, a, b Tensor, k int) {
-	na, nb, c := Rows(a), Rows(b), Cols(a)
-	Check(Cols(b) == c && k >= 1 && k <= nb, "CosineTopK", "a %v b %v k %d", a.Shape(), b.Shape(), k)
-	Check(Numel(vals) == na*k && Numel(idx) == na*k, "CosineTopK", "vals %v idx %v, want [%d %d]", vals.Shape(), idx.Shape(), na, k)
+	na, nb, c := CheckCosineTopK(vals, idx, a, b, k)
 	A, B, V, I := data(a), data(b), data(vals), data(idx)
 	type cand struct {
 		s float64
@@ -403,18 +293,9 @@ func (*Reference) CosineTopK(vals, idx, a, b Tensor, k int) {
 	}
 }
 
-// NVEDims validates the operands of NVE and returns Na, Nb, C, k.
-func NVEDims(dst, f, normals, vals, idx Tensor, r int) (na, nb, c, k int) {
-	na, nb, c, k = Rows(f), Rows(normals), Cols(f), Cols(vals)
-	Check(Cols(normals) == c && Rows(dst) == na && Cols(dst) == c, "NVE", "dst %v f %v normals %v", dst.Shape(), f.Shape(), normals.Shape())
-	Check(Rows(vals) == na && Rows(idx) == na && Cols(idx) == k && k <= nb, "NVE", "vals %v idx %v for %d rows of %d normals", vals.Shape(), idx.Shape(), na, nb)
-	Check(r >= 0 && r <= k, "NVE", "r = %d outside [0, k = %d]", r, k)
-	return na, nb, c, k
-}
-
 // NVE implements Backend. The k×k eigenproblem is solved by cyclic Jacobi in float64.
 func (*Reference) NVE(dst, f, normals, vals, idx Tensor, r int, alpha float32) {
-	na, _, c, k := NVEDims(dst, f, normals, vals, idx, r)
+	na, _, c, k := CheckNVE(dst, f, normals, vals, idx, r)
 	F, Nr, V, I, D := data(f), data(normals), data(vals), data(idx), data(dst)
 	for i := 0; i < na; i++ {
 		w := make([]float64, k)
@@ -556,8 +437,7 @@ func JacobiEigen(g [][]float64) (lam []float64, vec [][]float64) {
 
 // Projection implements Backend.
 func (*Reference) Projection(dst, d, tstar Tensor) {
-	n, c, m := Rows(d), Cols(d), Rows(tstar)
-	Check(Cols(tstar) == c && Numel(dst) == n, "Projection", "dst %v d %v tstar %v", dst.Shape(), d.Shape(), tstar.Shape())
+	n, c, m := CheckProjection(dst, d, tstar)
 	Dv, T, O := data(d), data(tstar), data(dst)
 	for i := 0; i < n; i++ {
 		row := Dv[i*c : (i+1)*c]

@@ -10,9 +10,26 @@ import (
 	"testing"
 
 	"github.com/ideal-fsad/ideal/gpu"
+	"github.com/ideal-fsad/ideal/kernels/kernelbench"
 )
 
-var benchNames = []string{"matmul", "attention", "layernorm", "patch_embed", "cosine_topk", "nve", "projection", "backbone", "head", "query"}
+// benchNames are the cases at --size 56: the shared kernel cases, then the stages.
+func benchNames() []string {
+	var names []string
+	for _, c := range kernelbench.Cases(56) {
+		names = append(names, c.Name)
+	}
+	return append(names, "backbone", "head", "query")
+}
+
+func TestBenchNames(t *testing.T) {
+	names := benchNames()
+	for _, want := range []string{"MatMul/qkv_17x384x1152", "Attention/cross_45x16_c384_h8", "NVE/16_nb16_k12_r4", "Block/vits14_56", "query"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no case %q in %q", want, names)
+		}
+	}
+}
 
 // runBenchJSON runs ideal bench at a tiny size with the given backends and returns
 // the JSON report.
@@ -38,7 +55,7 @@ func runBenchJSON(t *testing.T, backends string) benchReport {
 
 // checkEntries checks that the entries of one backend cover every case with a time,
 // a FLOP rate and an error against the CPU of at most tol.
-func checkEntries(t *testing.T, entries []benchEntry, prefix string, tol float64) {
+func checkEntries(t *testing.T, entries []kernelbench.Result, prefix string, tol float64) {
 	t.Helper()
 	var names []string
 	for _, e := range entries {
@@ -53,16 +70,16 @@ func checkEntries(t *testing.T, entries []benchEntry, prefix string, tol float64
 			t.Errorf("%s on %s: max abs error %g against the CPU > %g", e.Name, e.Backend, e.MaxAbsErr, tol)
 		}
 	}
-	if !slices.Equal(names, benchNames) {
-		t.Errorf("%s entries %q, want %q", prefix, names, benchNames)
+	if want := benchNames(); !slices.Equal(names, want) {
+		t.Errorf("%s entries %q, want %q", prefix, names, want)
 	}
 }
 
 func TestBenchCPU(t *testing.T) {
 	rep := runBenchJSON(t, "cpu")
 	checkEntries(t, rep.Entries, "cpu", 0)
-	if len(rep.Entries) != len(benchNames) {
-		t.Errorf("%d entries, want %d", len(rep.Entries), len(benchNames))
+	if len(rep.Entries) != len(benchNames()) {
+		t.Errorf("%d entries, want %d", len(rep.Entries), len(benchNames()))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/tensor"
 )
@@ -362,17 +363,20 @@ type Result struct {
 // ImageLogits returns [1 − score, score], the two image-level logits of the authors' model.
 func (r *Result) ImageLogits() [2]float32 { return [2]float32{1 - r.ImageScore, r.ImageScore} }
 
-// PixelLogits returns [s_n; s_a] bilinearly up-sampled to side×side (2 × side²).
+// PixelLogits returns [s_n; s_a] up-sampled to side×side (2 × side²) by the project's
+// one bilinear up-sampler, imaging.UpsampleBilinear (PyTorch's, in float32).
 func (r *Result) PixelLogits(side int) [2][]float32 {
 	return [2][]float32{
-		Bilinear(r.NormalScore, r.Grid, r.Grid, side, side),
-		Bilinear(r.DeviationScore, r.Grid, r.Grid, side, side),
+		imaging.UpsampleBilinear(r.NormalScore, r.Grid, r.Grid, side, side),
+		imaging.UpsampleBilinear(r.DeviationScore, r.Grid, r.Grid, side, side),
 	}
 }
 
-// Upsample returns the anomaly map A bilinearly resized to h×w (for display or
-// evaluation at the image size).
-func (r *Result) Upsample(h, w int) []float32 { return Bilinear(r.Map, r.Grid, r.Grid, h, w) }
+// Upsample returns the anomaly map A resized to h×w by imaging.UpsampleBilinear (for
+// display or evaluation at the image size).
+func (r *Result) Upsample(h, w int) []float32 {
+	return imaging.UpsampleBilinear(r.Map, r.Grid, r.Grid, h, w)
+}
 
 // Score runs the head on one query's patch features [N, C] (same grid and width as the
 // references).

@@ -55,36 +55,3 @@ func PositionCode(defect []bool, g, c int) []float32 {
 	}
 	return out
 }
-
-// Bilinear up- or down-samples a gh×gw grid (row-major) to oh×ow with PyTorch's
-// bilinear interpolation, align_corners = false, output size given: the source
-// coordinate of output index o is max(0, (o + 0.5)·in/out − 0.5).
-func Bilinear(src []float32, gh, gw, oh, ow int) []float32 {
-	if len(src) != gh*gw || gh < 1 || gw < 1 || oh < 0 || ow < 0 {
-		panic(fmt.Sprintf("head: Bilinear of %d values as %d×%d to %d×%d", len(src), gh, gw, oh, ow))
-	}
-	yi0, yi1, yl := bilinearTaps(gh, oh)
-	xi0, xi1, xl := bilinearTaps(gw, ow)
-	out := make([]float32, oh*ow)
-	for y := 0; y < oh; y++ {
-		r0, r1 := src[yi0[y]*gw:], src[yi1[y]*gw:]
-		for x := 0; x < ow; x++ {
-			top := (1-xl[x])*float64(r0[xi0[x]]) + xl[x]*float64(r0[xi1[x]])
-			bot := (1-xl[x])*float64(r1[xi0[x]]) + xl[x]*float64(r1[xi1[x]])
-			out[y*ow+x] = float32((1-yl[y])*top + yl[y]*bot)
-		}
-	}
-	return out
-}
-
-func bilinearTaps(in, out int) (i0, i1 []int, l []float64) {
-	i0, i1, l = make([]int, out), make([]int, out), make([]float64, out)
-	scale := float64(in) / float64(out)
-	for o := 0; o < out; o++ {
-		s := max(0, (float64(o)+0.5)*scale-0.5)
-		f := min(int(s), in-1)
-		i0[o], l[o] = f, s-float64(f)
-		i1[o] = min(f+1, in-1)
-	}
-	return i0, i1, l
-}

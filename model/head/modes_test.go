@@ -223,24 +223,6 @@ func TestEpisodeErrors(t *testing.T) {
 	}
 }
 
-func TestBilinearMatchesTorch(t *testing.T) {
-	// torch.nn.functional.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), size=(4, 4),
-	// mode="bilinear", align_corners=False) — values worked out by hand from the rule
-	// src = max(0, (o + 0.5)/2 − 0.5): rows/cols sample at 0, 0.25, 0.75, 1 (clamped).
-	got := Bilinear([]float32{0, 1, 2, 3}, 2, 2, 4, 4)
-	want := []float32{
-		0, 0.25, 0.75, 1,
-		0.5, 0.75, 1.25, 1.5,
-		1.5, 1.75, 2.25, 2.5,
-		2, 2.25, 2.75, 3,
-	}
-	for i := range want {
-		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
-			t.Fatalf("Bilinear = %v, want %v", got, want)
-		}
-	}
-}
-
 // TestTwoAbnormalCopies: an abnormal reference given twice leaves T* unchanged (each
 // attention weight is shared between two equal keys), which holds only if the position
 // code and masks are laid out per reference image.
