@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,12 +12,18 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/ideal-fsad/ideal"
+	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/data"
+	"github.com/ideal-fsad/ideal/eval"
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/metrics"
 	"github.com/ideal-fsad/ideal/model/dinov2"
@@ -58,9 +65,9 @@ func runEvalCapture(t *testing.T, args ...string) string {
 
 // checkEvalOutputs reads metrics.json and recomputes every class's image metrics
 // from scores.csv.
-func checkEvalOutputs(t *testing.T, out, stdout string, classes int) evalReport {
+func checkEvalOutputs(t *testing.T, out, stdout string, classes int) eval.Report {
 	t.Helper()
-	var rep evalReport
+	var rep eval.Report
 	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +172,7 @@ func TestEvalEndToEnd(t *testing.T) {
 
 // checkMetricsAgree runs ideal metrics on the maps and scores that ideal eval wrote
 // to out and checks that both report the same numbers for every class.
-func checkMetricsAgree(t *testing.T, dataDir, out string, rep evalReport, extra ...string) {
+func checkMetricsAgree(t *testing.T, dataDir, out string, rep eval.Report, extra ...string) {
 	t.Helper()
 	jsonPath := filepath.Join(out, "m.json")
 	o, err := parseMetricsFlags(append([]string{"-q", "--data", dataDir, "--maps", filepath.Join(out, "maps"),
@@ -355,7 +362,7 @@ func checkEvalView(t *testing.T, out string, savedMaps bool) *results.Manifest {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pix := imaging.GaussianBlur(imaging.UpsampleBilinear(a, q.Grid, q.Grid, tiff.H, tiff.W), tiff.W, tiff.H, evalSigma)
+			pix := imaging.GaussianBlur(imaging.UpsampleBilinear(a, q.Grid, q.Grid, tiff.H, tiff.W), tiff.W, tiff.H, ideal.Sigma)
 			for k := range pix {
 				if pix[k] != tiff.Pix[k] {
 					t.Fatalf("%s: the maps file's A, smoothed, differs from the saved map at pixel %d: %v vs %v", q.Path, k, pix[k], tiff.Pix[k])
@@ -391,10 +398,51 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// setEvalFeaturesHook installs a features hook for one test.
-func setEvalFeaturesHook(t *testing.T, f func(string, *tensor.Dense)) {
-	evalFeaturesHook = f
-	t.Cleanup(func() { evalFeaturesHook = nil })
+// hookBackend is the cpu backend with one difference: it shows every upload to
+// uploadHook, and when the hook says so, the next download comes out with a NaN in
+// its middle. The backbone uploads an image's preprocessed pixels at the start of its
+// forward pass and downloads the features at its end, so a hook that knows an image's
+// pixels can poison that image's features (no real image makes them non-finite) or
+// act when the backbone runs on it. It is registered as --backend test-hooks.
+type hookBackend struct {
+	kernels.Backend
+	poison bool
+}
+
+var uploadHook atomic.Pointer[func(pixels []float32) (poison bool)]
+
+func init() {
+	kernels.Register("test-hooks", func() (kernels.Backend, error) { return &hookBackend{Backend: cpu.New()}, nil })
+}
+
+func (b *hookBackend) Upload(d []float32, shape ...int) kernels.Tensor {
+	if h := uploadHook.Load(); h != nil && (*h)(d) {
+		b.poison = true
+	}
+	return b.Backend.Upload(d, shape...)
+}
+
+func (b *hookBackend) Download(t kernels.Tensor) ([]float32, error) {
+	d, err := b.Backend.Download(t)
+	if b.poison && err == nil {
+		d = slices.Clone(d)
+		d[len(d)/2] = float32(math.NaN())
+		b.poison = false
+	}
+	return d, err
+}
+
+// onImage calls f when --backend test-hooks runs the backbone on the image at path
+// (at input side size), for one test; f's result poisons its features.
+func onImage(t *testing.T, path string, size int, f func() (poison bool)) {
+	img, err := imaging.LoadRGB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := imaging.PreprocessRGB(img, size)
+	h := func(d []float32) bool { return slices.Equal(d, px) && f() }
+	uploadHook.Store(&h)
+	t.Cleanup(func() { uploadHook.Store(nil) })
 }
 
 // evalRun runs ideal eval in-process and returns its error, stdout and stderr.
@@ -409,9 +457,9 @@ func evalRun(t *testing.T, args ...string) (error, string, string) {
 	return err, out.String(), errOut.String()
 }
 
-func readEvalReport(t *testing.T, out string) evalReport {
+func readEvalReport(t *testing.T, out string) eval.Report {
 	t.Helper()
-	var rep evalReport
+	var rep eval.Report
 	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -443,8 +491,9 @@ func relRows(t *testing.T, out, root string) []scoreRow {
 // data set without these three images.
 //
 // No real image makes the backbone's features non-finite (images decode to 8 or 16
-// bits per sample, normalised to a few units), so the NaN is injected through
-// evalFeaturesHook into the features the backbone computed for one image.
+// bits per sample, normalised to a few units), so the NaN is injected by a backend
+// (hookBackend, --backend test-hooks) into the features the backbone computed for one
+// image.
 func TestEvalBadInputs(t *testing.T) {
 	dir := t.TempDir()
 	damaged, clean := filepath.Join(dir, "damaged"), filepath.Join(dir, "clean")
@@ -471,11 +520,7 @@ func TestEvalBadInputs(t *testing.T) {
 	if err := os.Remove(filepath.Join(damaged, "fabric", "ground_truth", "crack", "000_mask.png")); err != nil {
 		t.Fatal(err)
 	}
-	setEvalFeaturesHook(t, func(path string, f *tensor.Dense) {
-		if path == filepath.Join(damaged, nan) {
-			f.Data[len(f.Data)/2] = float32(math.NaN())
-		}
-	})
+	onImage(t, filepath.Join(damaged, nan), 112, func() bool { return true })
 	// The same data set without the three images.
 	for _, p := range []string{corrupt, noMask, nan, filepath.Join("fabric", "ground_truth", "crack", "000_mask.png")} {
 		if err := os.Remove(filepath.Join(clean, p)); err != nil {
@@ -483,7 +528,7 @@ func TestEvalBadInputs(t *testing.T) {
 		}
 	}
 
-	common := []string{"--backbone", tinyDir + "weights.safetensors", "--size", "112", "--seed", "1", "--head", headPath, "--overlays", "0"}
+	common := []string{"--backbone", tinyDir + "weights.safetensors", "--size", "112", "--seed", "1", "--head", headPath, "--overlays", "0", "--backend", "test-hooks"}
 	outD, outC := filepath.Join(dir, "outD"), filepath.Join(dir, "outC")
 	err, stdout, stderr := evalRun(t, append(common, "--data", damaged, "--out", outD)...)
 	if err != nil {
@@ -700,30 +745,28 @@ func TestEvalRecomputesNonFiniteCacheEntry(t *testing.T) {
 	if !reflect.DeepEqual(rep1.Classes, rep2.Classes) {
 		t.Errorf("metrics differ after the recomputation:\n%+v\n%+v", rep1.Classes, rep2.Classes)
 	}
-	if f, err := weights.ReadSafetensors(entries[0]); err != nil || !allFinite(f.Tensors["features"].Data) {
+	if f, err := weights.ReadSafetensors(entries[0]); err != nil || tensor.NonFinite(f.Tensors["features"].Data) >= 0 {
 		t.Errorf("the entry was not replaced: %v", err)
 	}
 }
 
 // TestEvalInterruptResume stops a run in the middle of its second class (as SIGINT
-// does, through evalOptions.interrupted), checks the outputs hold the first class,
-// and resumes: the rerun takes the features computed before from the cache and gives
-// the metrics of an uninterrupted run.
+// does: its context is cancelled, the cause errInterrupted, when the backbone runs on
+// a query of nut), checks the outputs hold the first class, and resumes: the rerun
+// takes the features computed before from the cache and gives the metrics of an
+// uninterrupted run.
 func TestEvalInterruptResume(t *testing.T) {
 	dir, dataDir, headPath := evalFixture(t)
 	args := []string{"-q", "--data", dataDir, "--backbone", tinyDir + "weights.safetensors", "--size", "112", "--head", headPath, "--overlays", "0"}
 	out := filepath.Join(dir, "out")
-	o, err := parseEvalFlags(append(args, "--out", out))
+	o, err := parseEvalFlags(append(args, "--out", out, "--backend", "test-hooks"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := 0 // images looked at since the first class was written
-	o.interrupted = func() bool {
-		if _, err := os.Stat(filepath.Join(out, "metrics.json")); err == nil {
-			after++
-		}
-		return after > 3
-	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	o.ctx = ctx
+	onImage(t, filepath.Join(dataDir, "nut", "test", "good", "002.png"), 112, func() bool { cancel(errInterrupted); return false })
 	err = evaluate(o, io.Discard, io.Discard)
 	if !errors.Is(err, errInterrupted) || !strings.Contains(err.Error(), "rerun the same command to resume") {
 		t.Fatalf("error %v, want an interruption", err)
