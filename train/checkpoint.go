@@ -82,14 +82,14 @@ func (ck *Checkpoint) WriteFile(path string) error {
 	})
 }
 
-// ReadCheckpoint reads a checkpoint written by WriteFile.
+// ReadCheckpoint reads a checkpoint written by WriteFile. Its errors name the file.
 func ReadCheckpoint(path string) (*Checkpoint, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err // it names the file
 	}
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("train: checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+		return fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, a...))
 	}
 	if len(b) < 8 {
 		return nil, bad("too short")

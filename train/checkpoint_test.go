@@ -46,7 +46,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	} {
 		bp := filepath.Join(t.TempDir(), name)
 		os.WriteFile(bp, bad, 0o644)
-		if _, err := ReadCheckpoint(bp); err == nil || !strings.HasPrefix(err.Error(), "train: ") {
+		if _, err := ReadCheckpoint(bp); err == nil || !strings.HasPrefix(err.Error(), "checkpoint "+bp+": ") {
 			t.Errorf("%s: error %v", name, err)
 		}
 	}

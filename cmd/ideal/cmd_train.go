@@ -1,24 +1,21 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/data"
-	"github.com/ideal-fsad/ideal/featcache"
-	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/head"
-	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/train"
 )
 
@@ -29,7 +26,7 @@ func init() {
 const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
-       [--dropout 0.1] [--resume CKPT] [--stop-on-error]
+       [--dropout 0.1] [--resume CKPT] [--stop-on-error] [-q]
        [--eval-data ROOT --eval-format F --eval-setting general|hard --eval-out DIR]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
@@ -44,7 +41,8 @@ attention output before the residual, with masks drawn from the seed, the iterat
 and the episode's place in the batch. --eval-data evaluates the head after every epoch
 on that data set as 'ideal eval' does (same shots, size, seed and feature cache; no
 overlays) and prints the table; the outputs go to --eval-out/epoch-N (default
-HEAD.eval/epoch-N).
+HEAD.eval/epoch-N). Each epoch's loss is printed on stdout; a progress bar is drawn on
+stderr when it is a terminal (not with -q).
 
 Ctrl-C (SIGINT) or SIGTERM stops the run at the end of the current iteration: the
 checkpoint HEAD.ckpt is written with the position within the epoch (HEAD keeps the last
@@ -67,63 +65,7 @@ type trainOptions struct {
 	classes                                              []string
 	seed                                                 uint64
 	quiet, stopOnError                                   bool
-	stopAfter                                            int               // tests: stop after this many epochs (0: never), as an interruption
-	interrupted                                          func(it int) bool // asked after each iteration (it done in all): stop there? (nil: never)
-}
-
-// Keys of the checkpoint metadata of a run interrupted within an epoch: the
-// iterations done in it and the mean loss of their episodes so far (JSON).
-const (
-	ckptEpochIters = "epoch_iterations"
-	ckptEpochLoss  = "epoch_loss"
-)
-
-// badImageError is an image of a drawn episode that cannot be used (unreadable, corrupt,
-// non-finite features, a bad mask): the run leaves the episode out and draws another,
-// or stops with --stop-on-error.
-type badImageError struct {
-	role, path string
-	err        error
-}
-
-func (e *badImageError) Error() string { return fmt.Sprintf("%s: %v", e.role, e.err) }
-func (e *badImageError) Unwrap() error { return e.err }
-
-// Checkpoint metadata key: the episodes drawn from the sampler, those left out for a bad
-// image included (absent: as many as the checkpoint's episodes).
-const ckptDraws = "sampler_draws"
-
-// maxBadDraws bounds the episodes left out in a row before the run gives up.
-const maxBadDraws = 1000
-
-// trainInterrupted is the error of a run stopped on request (it wraps errInterrupted);
-// ckpt holds its state and resume, when set, the command line that continues it.
-type trainInterrupted struct {
-	ckpt                     string
-	epoch, epochs, it, iters int // it of iters iterations of epoch (1-based) of epochs done
-	resume                   string
-}
-
-func (e *trainInterrupted) Unwrap() error { return errInterrupted }
-
-func (e *trainInterrupted) Error() string {
-	msg := e.state()
-	if e.resume != "" {
-		msg += "\nresume with:\n  " + e.resume
-	}
-	return msg
-}
-
-func (e *trainInterrupted) state() string {
-	if e.it == e.iters {
-		return fmt.Sprintf("interrupted after epoch %d/%d; wrote %s", e.epoch, e.epochs, e.ckpt)
-	}
-	head := "no head written yet"
-	if e.epoch > 1 {
-		head = fmt.Sprintf("the head file holds epoch %d", e.epoch-1)
-	}
-	return fmt.Sprintf("interrupted in epoch %d/%d after iteration %d/%d; wrote %s (%s)",
-		e.epoch, e.epochs, e.it, e.iters, e.ckpt, head)
+	args                                                 []string // the command line, for the resume command
 }
 
 // resumeCommand is the command line that resumes the run of args from ckpt.
@@ -150,15 +92,9 @@ func resumeCommand(args []string, ckpt string) string {
 // shellSafe are the characters a shell word needs no quotes for.
 const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,:/@%"
 
-// settings are the options a resumed run must share with the run it continues.
-func (o trainOptions) settings() string {
-	return fmt.Sprintf("format=%s epochs=%d episodes=%d batch=%d n-shot=%d a-shot=%d size=%d vectors=%d lr=%g dropout=%g classes=%s seed=%d",
-		o.format, o.epochs, o.episodes, o.batch, o.nShot, o.aShot, o.size, o.vectors, o.lr, o.dropout, strings.Join(o.classes, ","), o.seed)
-}
-
 func parseTrainFlags(args []string) (trainOptions, error) {
 	fs := newFlagSet("train", trainUsage)
-	var o trainOptions
+	o := trainOptions{args: args}
 	fs.StringVar(&o.root, "data", "", "data set root folder (required)")
 	fs.StringVar(&o.format, "format", data.FormatMVTec, "data set layout: "+strings.Join(data.Formats, ", "))
 	fs.StringVar(&o.backbone, "backbone", "", "DINOv2 weights (required)")
@@ -225,326 +161,143 @@ func runTrain(args []string) error {
 	}
 	ctx, release := watchInterrupt("train", "this iteration to write a checkpoint", nil)
 	defer release()
-	o.interrupted = func(int) bool { return ctx.Err() != nil }
-	_, err = trainHead(o, os.Stdout, os.Stderr)
-	if ti := (*trainInterrupted)(nil); errors.As(err, &ti) {
-		ti.resume = resumeCommand(args, ti.ckpt)
-	}
+	_, err = trainHead(ctx, o, os.Stdout, os.Stderr)
 	return err
 }
 
-// trainHead runs the training and returns the mean loss of each epoch.
-func trainHead(o trainOptions, stdout, stderr io.Writer) ([]train.Losses, error) {
+// trainHead runs the training (train.Run) with ctx's cancellation, drawing progress
+// on stderr (a bar when it is a terminal) and a line per epoch on stdout. A run that
+// stops before its end returns a *train.Stopped, wrapped with the command to resume.
+func trainHead(ctx context.Context, o trainOptions, stdout, stderr io.Writer) (*train.Report, error) {
 	start := time.Now()
 	ds, err := data.Open(o.root, o.format, o.classes)
-	if err != nil {
-		return nil, err
-	}
-	sampler, err := data.NewSampler(ds, o.nShot, o.aShot, o.seed)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range ds.Problems() {
 		fmt.Fprintf(stderr, "skipped %s: %v\n", p.Path, p.Err)
 	}
-	for _, s := range sampler.Skipped() {
-		fmt.Fprintf(stderr, "warning: class left out: %s\n", s)
-	}
-	bbID, err := featcache.BackboneID(o.backbone)
-	if err != nil {
-		return nil, err
-	}
-	be, err := openBackend(o.backend)
-	if err != nil {
+	be, note, err := ideal.OpenBackend(o.backend)
+	if errors.Is(err, ideal.ErrUnknownBackend) {
+		return nil, usageErrorf("--backend: %v", err)
+	} else if err != nil {
 		return nil, err
 	}
 	defer be.Close()
-	iters := (o.episodes + o.batch - 1) / o.batch
-	var (
-		draws     int // episodes drawn from the sampler
-		ck        *train.Checkpoint
-		skipIters int          // iterations of the first epoch done before the resumed run
-		skipLoss  train.Losses // and their share of the epoch's mean loss
-	)
-	if o.resume != "" {
-		if ck, err = train.ReadCheckpoint(o.resume); err != nil {
-			return nil, err
-		}
-		if got, want := ck.Meta["settings"], o.settings(); got != want {
-			return nil, fmt.Errorf("train: checkpoint %s was made with other settings:\n  checkpoint: %s\n  now:        %s", o.resume, got, want)
-		}
-		if ck.Meta["backbone"] != bbID {
-			return nil, fmt.Errorf("train: checkpoint %s was made with another backbone", o.resume)
-		}
-		if ck.Epoch > o.epochs {
-			return nil, fmt.Errorf("train: checkpoint %s is after epoch %d of %d", o.resume, ck.Epoch, o.epochs)
-		}
-		if v, ok := ck.Meta[ckptEpochIters]; ok { // interrupted within an epoch
-			if skipIters, err = strconv.Atoi(v); err != nil || skipIters < 1 || skipIters >= iters ||
-				ck.Epoch >= o.epochs || ck.Episodes != ck.Epoch*o.episodes+skipIters*o.batch {
-				return nil, fmt.Errorf("train: checkpoint %s: %s = %q does not fit epoch %d and %d episodes drawn (%d iterations of %d episodes per epoch)",
-					o.resume, ckptEpochIters, v, ck.Epoch, ck.Episodes, iters, o.batch)
-			}
-			if err := json.Unmarshal([]byte(ck.Meta[ckptEpochLoss]), &skipLoss); err != nil {
-				return nil, fmt.Errorf("train: checkpoint %s: %s: %v", o.resume, ckptEpochLoss, err)
-			}
-		}
-		draws = ck.Episodes
-		if v, ok := ck.Meta[ckptDraws]; ok {
-			if draws, err = strconv.Atoi(v); err != nil || draws < ck.Episodes {
-				return nil, fmt.Errorf("train: checkpoint %s: %s = %q is not a count of at least %d episodes", o.resume, ckptDraws, v, ck.Episodes)
-			}
-		}
-		for range draws { // the sampler where the run stopped
-			sampler.Next()
+	if note != "" {
+		fmt.Fprintln(stderr, note)
+	}
+	p := &trainProgress{stdout: stdout, stderr: stderr, bars: !o.quiet && isTerminal(stderr)}
+	det, err := ideal.New(ideal.Options{Backbone: o.backbone, Size: o.size, Backend: be, Cache: o.cache, Warn: p.warning})
+	if err != nil {
+		return nil, err
+	}
+	defer det.Close()
+	to := train.Options{Out: o.out, Epochs: o.epochs, Episodes: o.episodes, Batch: o.batch, NShot: o.nShot, AShot: o.aShot,
+		Vectors: o.vectors, LR: o.lr, Dropout: o.dropout, Seed: o.seed, Resume: o.resume, StopOnError: o.stopOnError,
+		OutputLock: &outputsMu, Events: p.events()}
+	if o.evalData != "" {
+		to.AfterEpoch = func(ctx context.Context, epoch int, headPath string) error {
+			return evalAfterEpoch(ctx, o, epoch, headPath, stdout, stderr)
 		}
 	}
-	warn := func(s string) { fmt.Fprintf(stderr, "warning: %s\n", s) }
-	feats := &evalFeatures{be: be, path: o.backbone, size: o.size, cache: featcache.New(o.cache, bbID), warn: warn}
-
-	var (
-		w      *head.Weights
-		model  *head.Model
-		params *train.Params
-		opt    *train.AdamW
-	)
-	defer func() {
-		if model != nil {
-			model.Close()
+	rep, err := train.Run(ctx, det, ds, to)
+	p.done(err == nil)
+	if st := (*train.Stopped)(nil); errors.As(err, &st) {
+		what := "resume with"
+		if bad := (*train.ImageError)(nil); errors.As(err, &bad) {
+			what = "fix or remove the image, then resume with"
 		}
-	}()
-	// sample turns a drawn episode into the parameter-independent training sample.
-	sample := func(ep data.TrainEpisode) (*train.Sample, error) {
-		var normals []*tensor.Dense
-		for _, s := range ep.Normal {
-			e, err := feats.get(s.Path)
-			if err != nil {
-				return nil, &badImageError{"normal reference", s.Path, err}
-			}
-			normals = append(normals, e.Features)
-		}
-		var abn []head.Abnormal
-		for _, s := range ep.Abnormal {
-			e, err := feats.get(s.Path)
-			if err != nil {
-				return nil, &badImageError{"abnormal reference", s.Path, err}
-			}
-			_, patch, err := gridOf(e.Features, o.size)
-			if err != nil {
-				return nil, err
-			}
-			m, err := maskAt(s.MaskPath, e.W, e.H, o.size)
-			if err != nil {
-				return nil, &badImageError{"abnormal reference", s.Path, err}
-			}
-			abn = append(abn, head.Abnormal{Features: e.Features, Mask: imaging.PatchMask(m, patch)})
-		}
-		q, err := feats.get(ep.Query.Path)
-		if err != nil {
-			return nil, &badImageError{"query", ep.Query.Path, err}
-		}
-		if model == nil { // the width is known from the first features
-			if w, err = head.Init(q.Features.Shape[1], o.vectors, o.seed); err != nil {
-				return nil, err
-			}
-			model = head.New(be, w) // NVE, position code and s_n do not depend on the weights
-			params = train.FromWeights(w)
-			opt = train.NewAdamW(params)
-			if ck != nil {
-				if p := ck.Params; p.C != params.C || p.M != params.M || p.Heads != params.Heads {
-					return nil, fmt.Errorf("train: checkpoint %s: width %d, %d vectors, %d heads; the features need width %d, %d vectors, %d heads",
-						o.resume, p.C, p.M, p.Heads, params.C, params.M, params.Heads)
-				}
-				params, opt = ck.Params, ck.Opt
-			}
-		}
-		mask := make([]float32, o.size*o.size)
-		label := 0
-		if ep.Query.Anomalous {
-			label = 1
-			m, err := maskAt(ep.Query.MaskPath, q.W, q.H, o.size)
-			if err != nil {
-				return nil, &badImageError{"query", ep.Query.Path, err}
-			}
-			for i, v := range m.Pix {
-				if v {
-					mask[i] = 1
-				}
-			}
-		}
-		return train.NewSample(model, normals, abn, q.Features, label, mask, o.size)
+		return rep, fmt.Errorf("%w\n%s:\n  %s", err, what, resumeCommand(o.args, st.Ckpt))
 	}
-
-	sched := train.Schedule{Peak: o.lr, Min: 1e-5, Warmup: min(2, o.epochs) * iters, Total: o.epochs * iters}
-	var bar *progressbar.ProgressBar
-	if !o.quiet {
-		bar = progressbar.NewOptions(o.epochs*iters, progressbar.OptionSetWriter(stderr),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-	}
-	// drawSample draws episodes until one whose images can all be used: an episode with a
-	// bad image is left out (the image reported once), unless --stop-on-error.
-	reported := map[string]bool{}
-	drawSample := func() (*train.Sample, error) {
-		for range maxBadDraws {
-			ep := sampler.Next()
-			draws++
-			s, err := sample(ep)
-			var bad *badImageError
-			if !errors.As(err, &bad) {
-				if err != nil {
-					return nil, fmt.Errorf("train: class %s: %w", ep.Class, err)
-				}
-				return s, nil
-			}
-			if o.stopOnError {
-				return nil, fmt.Errorf("train: class %s: stopped at a bad image (--stop-on-error): %w", ep.Class, err)
-			}
-			if !reported[bad.path] {
-				reported[bad.path] = true
-				if bar != nil {
-					bar.Clear()
-				}
-				reason := strings.TrimPrefix(bad.err.Error(), bad.path+": ") // the path once is enough
-				fmt.Fprintf(stderr, "skipped %s: %s (episodes using it are left out)\n", bad.path, reason)
-			}
-		}
-		return nil, fmt.Errorf("train: %d episodes in a row had an image that cannot be used; the data set is too damaged to train on", maxBadDraws)
-	}
-	// saveWithinEpoch writes the checkpoint of a run stopped within epoch after its
-	// first iters iterations (done episodes, mean loss so far), which --resume continues.
-	saveWithinEpoch := func(epoch, iters, done int, mean train.Losses) error {
-		loss, err := json.Marshal(mean)
-		if err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch, Episodes: epoch*o.episodes + done,
-			Meta: map[string]string{"settings": o.settings(), "backbone": bbID,
-				ckptEpochIters: strconv.Itoa(iters), ckptEpochLoss: string(loss), ckptDraws: strconv.Itoa(draws)}}
-		outputsMu.Lock()
-		defer outputsMu.Unlock()
-		return ckpt.WriteFile(o.out + ".ckpt")
-	}
-	var history []train.Losses
-	var grad *train.Params
-	first := 0
-	if ck != nil {
-		first = ck.Epoch
-	}
-	it := first*iters + skipIters
-	if bar != nil {
-		bar.Set(it)
-	}
-	for epoch := first; epoch < o.epochs; epoch++ {
-		if o.stopAfter > 0 && epoch == o.stopAfter {
-			break
-		}
-		var mean train.Losses
-		stopping := false
-		done, from := 0, 0
-		if epoch == first && skipIters > 0 {
-			mean, done, from = skipLoss, skipIters*o.batch, skipIters
-		}
-		for k := from; k < iters; k++ {
-			var batch []*train.Sample
-			batchDraws := draws // a stopped iteration is redone from here on --resume
-			for range min(o.batch, o.episodes-done) {
-				s, err := drawSample()
-				if err != nil {
-					// A bad image with --stop-on-error (or too many): the iterations done
-					// so far are kept.
-					if bar != nil {
-						bar.Clear()
-					}
-					if k == 0 || k == from {
-						return nil, err // nothing done since the last checkpoint
-					}
-					draws = batchDraws
-					if serr := saveWithinEpoch(epoch, k, done, mean); serr != nil {
-						return nil, fmt.Errorf("%w (and the checkpoint could not be written: %v)", err, serr)
-					}
-					return nil, fmt.Errorf("%w\nthe work so far (epoch %d/%d, iteration %d of %d) is in %s.ckpt: fix or remove the image, then continue with --resume %s.ckpt",
-						err, epoch+1, o.epochs, k, iters, o.out, o.out)
-				}
-				s.DropRate, s.DropSeed = o.dropout, dropSeed(o.seed, it, len(batch))
-				batch = append(batch, s)
-			}
-			done += len(batch)
-			if grad == nil {
-				grad = train.NewParams(params.C, params.M, params.Heads)
-			}
-			l, err := train.BatchLoss(params, batch, grad)
-			if err != nil {
-				return nil, err
-			}
-			if math.IsNaN(l.Total()) || math.IsInf(l.Total(), 0) {
-				return nil, fmt.Errorf("train: epoch %d, iteration %d: the loss is %v", epoch+1, it+1, l.Total())
-			}
-			lr := sched.At(it)
-			opt.Step(params, grad, lr)
-			mean.Add(l, float64(len(batch))/float64(o.episodes))
-			it++
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f (img %.3f focal %.3f dice %.3f disc %.3f orth %.3f) lr %.2g",
-					epoch+1, o.epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, lr))
-				bar.Add(1)
-			}
-			stopping = o.interrupted != nil && o.interrupted(it)
-			if stopping && k < iters-1 {
-				if err := saveWithinEpoch(epoch, k+1, done, mean); err != nil {
-					return nil, err
-				}
-				if bar != nil {
-					bar.Clear()
-				}
-				return history, &trainInterrupted{ckpt: o.out + ".ckpt", epoch: epoch + 1, epochs: o.epochs, it: k + 1, iters: iters}
-			}
-		}
-		history = append(history, mean)
-		ckpt := &train.Checkpoint{Params: params, Opt: opt, Epoch: epoch + 1, Episodes: (epoch + 1) * o.episodes,
-			Meta: map[string]string{"settings": o.settings(), "backbone": bbID, ckptDraws: strconv.Itoa(draws)}}
-		outputsMu.Lock()
-		err := params.Weights(w.Config).WriteFile(o.out)
-		if err == nil {
-			err = ckpt.WriteFile(o.out + ".ckpt")
-		}
-		outputsMu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		if bar != nil {
-			bar.Clear()
-		}
-		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s and %s.ckpt\n",
-			epoch+1, o.epochs, mean.Total(), mean.Image, mean.Focal, mean.Dice, mean.Disc, mean.Orth, o.out, o.out)
-		if o.evalData != "" {
-			fmt.Fprintf(stdout, "evaluation after epoch %d on %s:\n", epoch+1, o.evalData)
-			eo := evalOptions{root: o.evalData, format: o.evalFormat, backbone: o.backbone, headPath: o.out,
-				setting: o.evalSetting, backend: o.backend, out: filepath.Join(o.evalOut, fmt.Sprintf("epoch-%d", epoch+1)),
-				cache: o.cache, nShot: o.nShot, aShot: o.aShot, size: o.size, seed: o.seed, quiet: true}
-			if err := evaluate(eo, stdout, stderr); err != nil {
-				return nil, fmt.Errorf("train: evaluation after epoch %d: %w", epoch+1, err)
-			}
-		}
-		if epoch+1 < o.epochs && (stopping || o.evalData != "" && o.interrupted != nil && o.interrupted(it)) {
-			return history, &trainInterrupted{ckpt: o.out + ".ckpt", epoch: epoch + 1, epochs: o.epochs, it: iters, iters: iters}
-		}
-	}
-	if bar != nil {
-		bar.Finish()
+	if err != nil {
+		return rep, err
 	}
 	secs := time.Since(start).Seconds()
-	n := len(history) * o.episodes
+	n := len(rep.Epochs) * o.episodes
+	s := det.Stats()
 	fmt.Fprintf(stdout, "%d episodes in %.1fs (%.2f episodes/s, features: %d from the cache, %d computed)\n",
-		n, secs, float64(n)/secs, feats.hits, feats.misses)
-	return history, nil
+		n, secs, float64(n)/secs, s.DiskHits+s.MemoryHits, s.Forwards)
+	return rep, nil
 }
 
-// dropSeed is the seed of the dropout masks of episode i of iteration it (splitmix64
-// of the three), so a resumed run draws the same masks.
-func dropSeed(seed uint64, it, i int) uint64 {
-	z := seed ^ uint64(it)<<20 ^ uint64(i) ^ 0x9e3779b97f4a7c15
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+// evalAfterEpoch evaluates the head after an epoch as 'ideal eval' does (--eval-data:
+// the same shots, size, seed and feature cache; no overlays) and prints its table; a
+// cancelled ctx stops it after the current image.
+func evalAfterEpoch(ctx context.Context, o trainOptions, epoch int, headPath string, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stdout, "evaluation after epoch %d on %s:\n", epoch, o.evalData)
+	eo := evalOptions{root: o.evalData, format: o.evalFormat, backbone: o.backbone, headPath: headPath,
+		setting: o.evalSetting, backend: o.backend, out: filepath.Join(o.evalOut, fmt.Sprintf("epoch-%d", epoch)),
+		cache: o.cache, nShot: o.nShot, aShot: o.aShot, size: o.size, seed: o.seed, quiet: true, ctx: ctx}
+	if err := evaluate(eo, stdout, stderr); err != nil {
+		return fmt.Errorf("evaluation: %w", err)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is the terminal's stderr (progress bars are drawn only
+// there; a log file or CI gets the epoch lines alone).
+func isTerminal(w io.Writer) bool { return w == io.Writer(os.Stderr) && stderrIsTerminal() }
+
+// trainProgress draws a run's events: a progress bar on a terminal, the epoch lines
+// on stdout, skipped images and warnings on stderr.
+type trainProgress struct {
+	stdout, stderr io.Writer
+	bars           bool
+	bar            *progressbar.ProgressBar
+}
+
+func (p *trainProgress) events() train.Events {
+	return train.Events{
+		Begin: func(done, total int) {
+			if p.bars {
+				p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.stderr),
+					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+				p.bar.Set(done)
+			}
+		},
+		Iteration: func(it train.Iteration) {
+			if p.bar != nil {
+				l := it.Loss
+				p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f (img %.3f focal %.3f dice %.3f disc %.3f orth %.3f) lr %.2g",
+					it.Epoch, it.Epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, it.LR))
+				p.bar.Add(1)
+			}
+		},
+		Epoch: func(e train.EpochDone) {
+			p.clear()
+			l := e.Loss
+			fmt.Fprintf(p.stdout, "epoch %d/%d: loss %.4f (image %.4f, focal %.4f, dice %.4f, disc %.4f, orth %.4f); wrote %s and %s\n",
+				e.Epoch, e.Epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, e.Head, e.Ckpt)
+		},
+		Skipped: func(e *train.ImageError) {
+			p.clear()
+			fmt.Fprintf(p.stderr, "skipped %s: %s (episodes using it are left out)\n", e.Path, e.Reason())
+		},
+		Warning: p.warning,
+	}
+}
+
+func (p *trainProgress) warning(msg string) {
+	p.clear()
+	fmt.Fprintf(p.stderr, "warning: %s\n", msg)
+}
+
+func (p *trainProgress) clear() {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+}
+
+// done finishes the bar (ok) or clears it for an error message.
+func (p *trainProgress) done(ok bool) {
+	if p.bar == nil {
+		return
+	}
+	if ok {
+		p.bar.Finish()
+	} else {
+		p.bar.Clear()
+	}
 }
