@@ -2,7 +2,6 @@ package ideal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +75,8 @@ type Detector struct {
 	ownsBE   bool
 	hw       *head.Weights
 	disk     *featcache.Cache
-	mu       sync.Mutex // guards the backend, the backbone, the memory cache and stats
+	mu       *sync.Mutex // guards the backend, the backbone, the memory cache and stats; shared with the detectors WithHead makes
+	borrowed bool        // made by WithHead: the backbone is its parent's (Close leaves it)
 	backbone *dinov2.Model
 	model    *head.Model
 	mem      *memCache
@@ -92,18 +92,18 @@ type Stats struct {
 
 // New checks the options and loads the head. The backbone is loaded when first needed.
 func New(opt Options) (*Detector, error) {
-	d := &Detector{opt: opt, size: opt.Size, be: opt.Backend}
+	d := &Detector{opt: opt, size: opt.Size, be: opt.Backend, mu: new(sync.Mutex)}
 	if d.size == 0 {
 		d.size = DefaultSize
 	}
 	if d.size < 0 {
-		return nil, fmt.Errorf("ideal: input size %d must be positive", d.size)
+		return nil, fmt.Errorf("%w: input size %d must be positive", ErrBadOption, d.size)
 	}
 	if opt.Backbone != "" && opt.BackboneWeights != nil {
-		return nil, errors.New("ideal: give Backbone or BackboneWeights, not both")
+		return nil, fmt.Errorf("%w: give Backbone or BackboneWeights, not both", ErrBadOption)
 	}
 	if opt.Head != "" && opt.HeadWeights != nil {
-		return nil, errors.New("ideal: give Head or HeadWeights, not both")
+		return nil, fmt.Errorf("%w: give Head or HeadWeights, not both", ErrBadOption)
 	}
 	if opt.Backbone != "" {
 		if _, err := os.Stat(opt.Backbone); err != nil {
@@ -125,7 +125,7 @@ func New(opt Options) (*Detector, error) {
 	}
 	if opt.Cache != "" {
 		if opt.Backbone == "" {
-			return nil, errors.New("ideal: a feature cache (Options.Cache) needs the backbone's file (Options.Backbone)")
+			return nil, fmt.Errorf("%w: a feature cache (Options.Cache) needs the backbone's file (Options.Backbone)", ErrBadOption)
 		}
 		id, err := featcache.BackboneID(opt.Backbone)
 		if err != nil {
@@ -149,7 +149,7 @@ func (d *Detector) setBackbone(m *dinov2.Model, err error) error {
 		return err
 	}
 	if err := m.CheckSize(d.size); err != nil {
-		return fmt.Errorf("ideal: size %d: %w", d.size, err)
+		return fmt.Errorf("%w: size %d: %w", ErrBadOption, d.size, err)
 	}
 	if d.hw != nil && m.Width != d.hw.C() {
 		return fmt.Errorf("ideal: the backbone's features are %d wide but the head expects %d (a head for another backbone?)", m.Width, d.hw.C())
@@ -179,7 +179,7 @@ func (d *Detector) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.model.Close()
-	if d.backbone != nil {
+	if d.backbone != nil && !d.borrowed {
 		d.backbone.Release(d.be)
 	}
 	if d.ownsBE {
@@ -205,6 +205,20 @@ func (d *Detector) Backbone() (*dinov2.Model, error) {
 		return nil, err
 	}
 	return d.backbone, nil
+}
+
+// BackboneID identifies the backbone's weights by their content (featcache.BackboneID
+// of Options.Backbone, hashed on each call); "" when they were given in memory. A
+// training checkpoint records it, so that a run is resumed with the same backbone.
+func (d *Detector) BackboneID() (string, error) {
+	if d.opt.Backbone == "" {
+		return "", nil
+	}
+	id, err := featcache.BackboneID(d.opt.Backbone)
+	if err != nil {
+		return "", badInput(d.opt.Backbone, err)
+	}
+	return id, nil
 }
 
 // Stats says where the features computed so far came from.
@@ -239,7 +253,9 @@ func File(path string) Input { return Input{Path: path} }
 func Bytes(name string, data []byte) Input { return Input{Name: name, Data: data} }
 
 // FromPatches is precomputed patch features [G·G, C] at the detector's size, called name.
-func FromPatches(name string, patches *tensor.Dense) Input { return Input{Name: name, Patches: patches} }
+func FromPatches(name string, patches *tensor.Dense) Input {
+	return Input{Name: name, Patches: patches}
+}
 
 // String is the input's name.
 func (in Input) String() string {

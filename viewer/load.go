@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/tensor"
 )
@@ -137,7 +138,7 @@ func (q *Query) loadFiles(dir string) error {
 			p = filepath.Join(dir, p)
 		}
 	}
-	if !strings.EqualFold(filepath.Ext(p), ".safetensors") {
+	if !ideal.IsFeaturesFile(p) {
 		img, err := imaging.LoadRGB(p)
 		if err != nil {
 			return fmt.Errorf("viewer: query image: %w", err)

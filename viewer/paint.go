@@ -202,12 +202,6 @@ func (e *Editor) picture() *image.RGBA {
 	return src
 }
 
-// PatchMask maps a mask onto the head's patch grid as `ideal score` does: resized to
-// side×side (nearest) and reduced with imaging.PatchMask.
-func PatchMask(m *imaging.Mask, side, patch int) []bool {
-	return imaging.PatchMask(m.ResizeNearest(side, side), patch)
-}
-
 // EditedPath is where an edited mask of the mask file orig is saved: NAME_edited.png
 // beside it, or NAME_edited_2.png, _3… when that exists already (the user's files are
 // never overwritten).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
 )
 
@@ -190,16 +191,23 @@ func TestEditorRender(t *testing.T) {
 	}
 }
 
-// TestPatchMaskDerivation: pixel (13, 13) of a 28×28 mask falls only in the window of
+// TestPatchMaskDerivation (the mask step the session uses, ideal.PatchMask): pixel (13, 13) of a 28×28 mask falls only in the window of
 // patch (1, 1) (rows 13–26); resized to 56×56 it becomes pixels 26–27, in the windows
 // of patches 1 (13–26) and 2 (27–40) on each axis.
 func TestPatchMaskDerivation(t *testing.T) {
 	m := imaging.NewMask(28, 28)
 	m.Pix[13*28+13] = true
-	if got := PatchMask(m, 28, 14); !slices.Equal(got, []bool{false, false, false, true}) {
+	patchMask := func(side int) []bool {
+		grid, _, err := ideal.PatchMask(m, &ideal.Features{Side: side, Patch: 14})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grid
+	}
+	if got := patchMask(28); !slices.Equal(got, []bool{false, false, false, true}) {
 		t.Errorf("28: %v", got)
 	}
-	got := PatchMask(m, 56, 14)
+	got := patchMask(56)
 	var on []int
 	for i, v := range got {
 		if v {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/results"
 )
 
@@ -17,9 +19,13 @@ const DefaultSize = 448
 // OpenDir opens what `ideal-view DIR` names: a results folder written by `ideal score
 // --out` or `ideal eval --out` (its view.json, or that file), else the JSON of `ideal
 // score --json` (see Load).
-func OpenDir(path string) ([]*Episode, error) {
+func OpenDir(path string) ([]*Episode, error) { return OpenDirOn(path, nil) }
+
+// OpenDirOn is OpenDir with the re-scoring run on be (nil: a CPU backend of the
+// sessions' own), which stays the caller's to close.
+func OpenDirOn(path string, be kernels.Backend) ([]*Episode, error) {
 	if _, err := os.Stat(results.ManifestPath(path)); err == nil && filepath.Base(results.ManifestPath(path)) == results.FileName {
-		return OpenResults(path)
+		return openResults(path, be)
 	}
 	qs, err := Load(path)
 	if err != nil {
@@ -35,7 +41,9 @@ func OpenDir(path string) ([]*Episode, error) {
 // feature cache the manifest names, as `ideal eval` records it); otherwise it
 // is read-only. A relative backbone or head path is looked up in the working
 // directory, then in the folder.
-func OpenResults(path string) ([]*Episode, error) {
+func OpenResults(path string) ([]*Episode, error) { return openResults(path, nil) }
+
+func openResults(path string, be kernels.Backend) ([]*Episode, error) {
 	m, err := results.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("viewer: %w", err)
@@ -46,7 +54,7 @@ func OpenResults(path string) ([]*Episode, error) {
 		size = DefaultSize
 	}
 	var eps []*Episode
-	sh := newShared()
+	sh := newShared(be)
 	for _, e := range m.Episodes {
 		in := Inputs{Backbone: locate(m.Backbone, dir), Head: locate(m.Head, dir), Size: size, Normal: e.Normal, Cache: m.Cache}
 		for _, r := range e.Abnormal {
@@ -74,7 +82,7 @@ func OpenResults(path string) ([]*Episode, error) {
 			return nil, fmt.Errorf("%w (class %q of %s)", err, e.Class, path)
 		}
 		for i, q := range qs {
-			if !isFeaturesFile(q.Path) {
+			if !ideal.IsFeaturesFile(q.Path) {
 				if q.Image, err = imaging.LoadRGB(q.Path); err != nil {
 					return nil, fmt.Errorf("viewer: query image: %w", err)
 				}

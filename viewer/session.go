@@ -1,9 +1,9 @@
 package viewer
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,12 +11,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/cpu"
-	"github.com/ideal-fsad/ideal/featcache"
 	"github.com/ideal-fsad/ideal/imaging"
-	"github.com/ideal-fsad/ideal/model/dinov2"
-	"github.com/ideal-fsad/ideal/model/head"
-	"github.com/ideal-fsad/ideal/tensor"
+	"github.com/ideal-fsad/ideal/kernels"
 )
 
 // Ref is an abnormal reference: an image or features file and its defect mask.
@@ -28,7 +26,8 @@ type Ref struct{ Path, Mask string }
 // abnormal references. QueryMasks, when not nil, holds each query's ground-truth
 // mask ("" for none). Cache, when set, is a feature cache folder (featcache, as
 // `ideal eval` keeps one): an image's features are taken from it when there, and put
-// there when computed.
+// there when computed. Backend, when not nil, runs every op (it stays the caller's to
+// close; see ideal.OpenBackend); nil means a CPU backend of the session's own.
 type Inputs struct {
 	Backbone, Head string
 	Cache          string
@@ -37,6 +36,7 @@ type Inputs struct {
 	Abnormal       []Ref
 	Queries        []string
 	QueryMasks     []string
+	Backend        kernels.Backend
 }
 
 // Reference is a reference as the panel shows it.
@@ -60,81 +60,87 @@ type Progress struct {
 	Warnings    []string // the head's (e.g. an abnormal mask covering no patch)
 }
 
-// input is one loaded input: its patch features and how they map back.
-type input struct {
-	feats       *tensor.Dense // [N, C]
-	image       *imaging.RGB  // nil for a features file
-	side, patch int           // S and the patch size the features were computed at
-}
+// memoryBudget bounds the detector's memory cache of features and decoded images, in
+// bytes: a mask edit then re-scores an episode of a few hundred 448-pixel ViT-S images
+// without a backbone pass.
+const memoryBudget = 1 << 30
 
-// shared is what the sessions of one results folder share: the CPU backend and the
-// backbone and head weights, each loaded once (a failed load is tried again).
+// shared is what the sessions of one results folder share: the backend and one
+// ideal.Detector per set of weights (each loaded once, its features cached in memory),
+// made on first need (a failed one is tried again). The last session closed closes them.
 type shared struct {
-	be          *cpu.Backend
-	mu          sync.Mutex
-	backbones   map[string]*dinov2.Model
-	heads       map[string]*head.Weights
-	backboneIDs map[string]string // featcache.BackboneID by path ("" when unreadable)
+	be     kernels.Backend
+	ownsBE bool
+	mu     sync.Mutex
+	dets   map[detKey]*ideal.Detector
+	users  int
 }
 
-func newShared() *shared {
-	return &shared{be: cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))),
-		backbones: map[string]*dinov2.Model{}, heads: map[string]*head.Weights{}, backboneIDs: map[string]string{}}
+type detKey struct {
+	backbone, head, cache string
+	size                  int
 }
 
-func (sh *shared) backbone(path string) (*dinov2.Model, error) {
+// newShared runs on be, or (nil) on a CPU backend of its own using all cores but one,
+// so the window stays responsive.
+func newShared(be kernels.Backend) *shared {
+	sh := &shared{be: be, dets: map[detKey]*ideal.Detector{}}
+	if be == nil {
+		sh.be, sh.ownsBE = cpu.New(cpu.WithThreads(max(1, runtime.GOMAXPROCS(0)-1))), true
+	}
+	return sh
+}
+
+// detector returns the detector of in's weights, size and feature cache.
+func (sh *shared) detector(in Inputs) (*ideal.Detector, error) {
+	k := detKey{in.Backbone, in.Head, in.Cache, in.Size}
+	if in.Backbone == "" {
+		k.cache = "" // a feature cache is keyed by the backbone's file
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if m, ok := sh.backbones[path]; ok {
-		return m, nil
+	if d, ok := sh.dets[k]; ok {
+		return d, nil
 	}
-	m, err := dinov2.Load(path, dinov2.Options{})
+	d, err := ideal.New(ideal.Options{Backbone: k.backbone, Head: k.head, Cache: k.cache, Size: k.size,
+		Backend: sh.be, MemoryCache: memoryBudget})
 	if err != nil {
 		return nil, err
 	}
-	sh.backbones[path] = m
-	return m, nil
+	sh.dets[k] = d
+	return d, nil
 }
 
-// cache returns the feature cache in dir for the backbone at path (its identity, the
-// hash of the file, computed once), or nil when dir or path is "" or the backbone
-// cannot be read (the features are then computed, as without a cache).
-func (sh *shared) cache(dir, path string) *featcache.Cache {
-	if dir == "" || path == "" {
-		return nil
-	}
+func (sh *shared) use() {
+	sh.mu.Lock()
+	sh.users++
+	sh.mu.Unlock()
+}
+
+// release ends a session's use; the last one closes the detectors and the backend.
+func (sh *shared) release() {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	id, ok := sh.backboneIDs[path]
-	if !ok {
-		id, _ = featcache.BackboneID(path)
-		sh.backboneIDs[path] = id
+	if sh.users--; sh.users > 0 {
+		return
 	}
-	if id == "" {
-		return nil
+	for k, d := range sh.dets {
+		d.Close()
+		delete(sh.dets, k)
 	}
-	return featcache.New(dir, id)
+	if sh.ownsBE {
+		sh.be.Close()
+		sh.ownsBE = false
+	}
 }
 
-func (sh *shared) head(path string) (*head.Weights, error) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if w, ok := sh.heads[path]; ok {
-		return w, nil
-	}
-	w, err := head.ReadFile(path, "")
-	if err != nil {
-		return nil, err
-	}
-	sh.heads[path] = w
-	return w, nil
-}
-
-// Session scores queries against references in the background on the CPU backend:
-// each input's features are computed once and kept, the references are prepared once
-// per set of masks (head.Episode) and every query scored against them. SetMask
-// replaces an abnormal reference's mask and re-scores without running the backbone
-// again. The window polls Progress and Results; nothing it calls blocks on the work.
+// Session scores queries against references in the background, through package ideal:
+// one ideal.Detector (shared by the sessions of a results folder) gives each input's
+// features once and keeps them in memory, an ideal.Episode is prepared per set of masks
+// and every query scored with Episode.Score. SetMask replaces an abnormal reference's
+// mask and re-scores without running the backbone again; a pass still running is
+// cancelled (its context) by a newer SetMask. The window polls Progress and Results;
+// nothing it calls blocks on the work.
 type Session struct {
 	in        Inputs
 	sh        *shared
@@ -144,49 +150,40 @@ type Session struct {
 	names     []string // the queries' display names (queryNames)
 
 	// Owned by the worker goroutine.
-	backbone    *dinov2.Model
-	hw          *head.Weights
-	model       *head.Model
-	inputs      map[string]*input
+	det         *ideal.Detector
+	images      map[string]*imaging.RGB // query images read for display (features from the disk cache come without)
 	gtMasks     map[string]*imaging.Mask
-	featureRuns int // backbone forwards so far
-	cacheHits   int // images whose features came from Inputs.Cache
+	featureRuns int // backbone forwards so far (from det.Stats)
+	cacheHits   int // images whose features came from a cache, on disk (Inputs.Cache) or in memory
 
-	wake chan struct{}
-	quit chan struct{}
-	exit sync.WaitGroup
+	wake      chan struct{}
+	ctx       context.Context // cancelled by Close
+	stop      context.CancelFunc
+	closeOnce sync.Once
+	exit      sync.WaitGroup
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	masks    []*imaging.Mask // current masks of the abnormal references
-	gen      int             // bumped by every SetMask (and Start)
-	finished int             // the gen the last pass completed (or failed) for
-	results  []*Query        // by query, nil until scored
-	version  int             // bumped whenever results change
-	progress Progress
-	saved    map[int]string // abnormal index → the file its edits are saved to
+	mu         sync.Mutex
+	cond       *sync.Cond
+	masks      []*imaging.Mask    // current masks of the abnormal references
+	gen        int                // bumped by every SetMask (and Start)
+	finished   int                // the gen the last pass completed (or failed) for
+	cancelPass context.CancelFunc // cancels the pass running now
+	results    []*Query           // by query, nil until scored
+	version    int                // bumped whenever results change
+	progress   Progress
+	saved      map[int]string // abnormal index → the file its edits are saved to
 }
 
 // Open checks the inputs (flags, files exist, masks readable and sized like their
 // images) and reads the references' images and masks, so the window can show them at
 // once; nothing is computed until Start. Its errors are the ones to report before a
 // window opens.
-func Open(in Inputs) (*Session, error) { return open(in, true, newShared()) }
+func Open(in Inputs) (*Session, error) { return open(in, true, newShared(in.Backend)) }
 
 // open is Open; when not strict (a results folder), what only re-scoring needs (the
 // backbone, the head, the abnormal masks) may be missing: the session is then
 // read-only and ReadOnly says why.
 func open(in Inputs, strict bool, sh *shared) (*Session, error) {
-	switch {
-	case len(in.Queries) == 0:
-		return nil, errors.New("viewer: no query given")
-	case len(in.Normal)+len(in.Abnormal) == 0:
-		return nil, errors.New("viewer: give at least one normal or abnormal reference")
-	case in.Size <= 0:
-		return nil, fmt.Errorf("viewer: input size %d must be positive", in.Size)
-	case in.QueryMasks != nil && len(in.QueryMasks) != len(in.Queries):
-		return nil, fmt.Errorf("viewer: %d query masks for %d queries", len(in.QueryMasks), len(in.Queries))
-	}
 	var readOnly []string
 	need := func(err error) error {
 		if strict {
@@ -195,79 +192,106 @@ func open(in Inputs, strict bool, sh *shared) (*Session, error) {
 		readOnly = append(readOnly, strings.TrimPrefix(err.Error(), "viewer: "))
 		return nil
 	}
-	paths := slices.Concat(in.Normal, in.Queries)
+	if err := check(in, need); err != nil {
+		return nil, err
+	}
+	s := &Session{in: in, sh: sh,
+		images: map[string]*imaging.RGB{}, gtMasks: map[string]*imaging.Mask{}, wake: make(chan struct{}, 1),
+		results: make([]*Query, len(in.Queries)), saved: map[int]string{}, names: queryNames(in.Queries)}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	s.cond = sync.NewCond(&s.mu)
+	if err := s.readRefs(need); err != nil {
+		return nil, err
+	}
+	if len(readOnly) > 0 {
+		s.readOnly = "viewer: cannot re-score: " + strings.Join(readOnly, "; ")
+	}
+	sh.use()
+	return s, nil
+}
+
+// check checks the inputs; need is given what only re-scoring needs.
+func check(in Inputs, need func(error) error) error {
+	switch {
+	case len(in.Queries) == 0:
+		return errors.New("viewer: no query given")
+	case len(in.Normal)+len(in.Abnormal) == 0:
+		return errors.New("viewer: give at least one normal or abnormal reference")
+	case in.Size <= 0:
+		return fmt.Errorf("viewer: input size %d must be positive", in.Size)
+	case in.QueryMasks != nil && len(in.QueryMasks) != len(in.Queries):
+		return fmt.Errorf("viewer: %d query masks for %d queries", len(in.QueryMasks), len(in.Queries))
+	}
+	paths := slices.Concat(in.Normal, in.Queries, refPaths(in.Abnormal))
 	for _, p := range in.QueryMasks {
 		if p != "" {
 			paths = append(paths, p)
 		}
 	}
-	for _, r := range in.Abnormal {
-		paths = append(paths, r.Path)
-	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("viewer: %w", err)
+			return fmt.Errorf("viewer: %w", err)
 		}
 	}
 	if len(in.Abnormal) > 0 && in.Head == "" {
 		if err := need(errors.New("viewer: abnormal references need the head's weights (--head)")); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, p := range []string{in.Backbone, in.Head} {
 		if _, err := os.Stat(p); p != "" && err != nil {
 			if err := need(fmt.Errorf("viewer: %w", err)); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if in.Backbone == "" {
 		for _, p := range slices.Concat(in.Normal, in.Queries, refPaths(in.Abnormal)) {
-			if !isFeaturesFile(p) {
-				if err := need(fmt.Errorf("viewer: %s is an image: the backbone's weights (--backbone) are needed to compute its features", p)); err != nil {
-					return nil, err
-				}
-				break
+			if !ideal.IsFeaturesFile(p) {
+				return need(fmt.Errorf("viewer: %s is an image: the backbone's weights (--backbone) are needed to compute its features", p))
 			}
 		}
 	}
-	s := &Session{in: in, sh: sh,
-		inputs: map[string]*input{}, gtMasks: map[string]*imaging.Mask{},
-		wake: make(chan struct{}, 1), quit: make(chan struct{}),
-		results: make([]*Query, len(in.Queries)), saved: map[int]string{}, names: queryNames(in.Queries)}
-	s.cond = sync.NewCond(&s.mu)
-	for i, p := range in.Normal {
-		r := Reference{Path: p, Index: i}
-		if !isFeaturesFile(p) {
-			img, err := imaging.LoadRGB(p)
-			if err != nil {
-				return nil, fmt.Errorf("viewer: normal reference: %w", err)
-			}
-			r.Image = img
+	return nil
+}
+
+// readRefs reads the references' images and the abnormal ones' masks, for display.
+func (s *Session) readRefs(need func(error) error) error {
+	image := func(p, what string) (*imaging.RGB, error) {
+		if ideal.IsFeaturesFile(p) {
+			return nil, nil
 		}
-		s.ref = append(s.ref, r)
+		img, err := imaging.LoadRGB(p)
+		if err != nil {
+			return nil, fmt.Errorf("viewer: %s reference: %w", what, err)
+		}
+		return img, nil
 	}
-	for i, a := range in.Abnormal {
-		r := Reference{Path: a.Path, Abnormal: true, Index: i, MaskPath: a.Mask}
-		if !isFeaturesFile(a.Path) {
-			img, err := imaging.LoadRGB(a.Path)
-			if err != nil {
-				return nil, fmt.Errorf("viewer: abnormal reference: %w", err)
-			}
-			r.Image = img
+	for i, p := range s.in.Normal {
+		img, err := image(p, "normal")
+		if err != nil {
+			return err
 		}
+		s.ref = append(s.ref, Reference{Path: p, Index: i, Image: img})
+	}
+	for i, a := range s.in.Abnormal {
+		img, err := image(a.Path, "abnormal")
+		if err != nil {
+			return err
+		}
+		r := Reference{Path: a.Path, Abnormal: true, Index: i, MaskPath: a.Mask, Image: img}
 		if a.Mask == "" {
 			if err := need(fmt.Errorf("viewer: abnormal reference %s has no mask", a.Path)); err != nil {
-				return nil, err
+				return err
 			}
 		} else {
 			m, err := imaging.ReadMask(a.Mask)
 			if err != nil {
-				return nil, fmt.Errorf("viewer: %w", err)
+				return fmt.Errorf("viewer: %w", err)
 			}
-			if r.Image != nil {
-				if err := imaging.CheckMaskSize(r.Image.W, r.Image.H, m.W, m.H); err != nil {
-					return nil, fmt.Errorf("viewer: %s (for %s): %w", a.Mask, a.Path, err)
+			if img != nil {
+				if err := imaging.CheckMaskSize(img.W, img.H, m.W, m.H); err != nil {
+					return fmt.Errorf("viewer: %s (for %s): %w", a.Mask, a.Path, err)
 				}
 			}
 			r.Mask = m
@@ -275,10 +299,7 @@ func open(in Inputs, strict bool, sh *shared) (*Session, error) {
 		s.masks = append(s.masks, r.Mask)
 		s.ref = append(s.ref, r)
 	}
-	if len(readOnly) > 0 {
-		s.readOnly = "viewer: cannot re-score: " + strings.Join(readOnly, "; ")
-	}
-	return s, nil
+	return nil
 }
 
 func refPaths(refs []Ref) []string {
@@ -313,8 +334,6 @@ func queryNames(paths []string) []string {
 	return out
 }
 
-func isFeaturesFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".safetensors") }
-
 // Start starts the background work: the first scoring, unless Preload gave the
 // results.
 func (s *Session) Start() {
@@ -341,15 +360,21 @@ func (s *Session) Preload(qs []*Query) {
 
 // Close stops the background work and waits for it.
 func (s *Session) Close() {
-	close(s.quit)
-	s.exit.Wait()
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.exit.Wait()
+		s.sh.release()
+	})
 }
 
-// request queues a pass with the current masks.
+// request queues a pass with the current masks, cancelling the one running.
 func (s *Session) request() {
 	s.mu.Lock()
 	s.gen++
 	s.progress.Busy = true
+	if s.cancelPass != nil {
+		s.cancelPass()
+	}
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -449,30 +474,30 @@ func (s *Session) Wait() Progress {
 	return s.Progress()
 }
 
-// errStale stops a pass whose masks were replaced meanwhile.
-var errStale = errors.New("viewer: masks changed")
-
 func (s *Session) worker() {
 	defer s.exit.Done()
 	for {
 		select {
-		case <-s.quit:
+		case <-s.ctx.Done():
 			return
 		case <-s.wake:
 		}
 		s.mu.Lock()
 		gen := s.gen
+		if gen == s.finished { // a wake-up left over from requests a finished pass served
+			s.mu.Unlock()
+			continue
+		}
+		ctx, cancel := context.WithCancel(s.ctx)
 		masks := slices.Clone(s.masks)
+		s.cancelPass = cancel
 		s.progress.Pass++
 		s.progress.Err = nil
 		s.progress.Done, s.progress.Total = 0, len(s.in.Queries)
 		s.mu.Unlock()
-		err := s.pass(gen, masks)
-		if errors.Is(err, errStale) {
-			continue // the wake-up of the newer request is queued
-		}
+		err := s.pass(ctx, masks)
 		s.mu.Lock()
-		if s.gen == gen {
+		if s.gen == gen && ctx.Err() == nil { // else the wake-up of the newer request is queued, or the session closed
 			s.finished = gen
 			s.progress.Busy = false
 			if err != nil {
@@ -482,88 +507,71 @@ func (s *Session) worker() {
 			}
 			s.cond.Broadcast()
 		}
+		s.cancelPass = nil
 		s.mu.Unlock()
+		cancel()
 	}
 }
 
-// stage records what the worker does now; it fails with errStale when the masks were
-// replaced or the session closed.
-func (s *Session) stage(gen int, what string) error {
+// stage records what the worker does now; it fails when the pass was cancelled.
+func (s *Session) stage(ctx context.Context, what string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen != gen {
-		return errStale
-	}
-	select {
-	case <-s.quit:
-		return errStale
-	default:
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	s.progress.Stage = what
 	return nil
 }
 
-// pass prepares the references with masks and scores every query.
-func (s *Session) pass(gen int, masks []*imaging.Mask) error {
-	if s.model == nil {
-		var hw *head.Weights
-		if s.in.Head != "" {
-			if err := s.stage(gen, "loading the head"); err != nil {
-				return err
-			}
-			var err error
-			if hw, err = s.sh.head(s.in.Head); err != nil {
-				return err
-			}
-		}
-		s.hw, s.model = hw, head.New(s.sh.be, hw)
-	}
-	var normals []*tensor.Dense
-	for i, p := range s.in.Normal {
-		in, err := s.load(gen, p, fmt.Sprintf("features of normal reference %d", i+1))
-		if err != nil {
+// pass prepares the references with masks (an ideal.Episode) and scores every query.
+func (s *Session) pass(ctx context.Context, masks []*imaging.Mask) error {
+	if s.det == nil {
+		if err := s.stage(ctx, "loading the weights"); err != nil {
 			return err
 		}
-		normals = append(normals, in.feats)
+		det, err := s.sh.detector(s.in)
+		if err != nil {
+			return fmt.Errorf("viewer: %w", err)
+		}
+		s.det = det
 	}
-	var abn []head.Abnormal
+	before := s.det.Stats()
+	defer func() {
+		after := s.det.Stats()
+		s.featureRuns += after.Forwards - before.Forwards
+		s.cacheHits += after.DiskHits + after.MemoryHits - before.DiskHits - before.MemoryHits
+	}()
+	if err := s.stage(ctx, "preparing the references"); err != nil {
+		return err
+	}
+	var refs ideal.Refs
+	for _, p := range s.in.Normal {
+		refs.Normal = append(refs.Normal, ideal.File(p))
+	}
 	for i, r := range s.in.Abnormal {
-		in, err := s.load(gen, r.Path, fmt.Sprintf("features of abnormal reference %d", i+1))
-		if err != nil {
-			return err
-		}
-		abn = append(abn, head.Abnormal{Features: in.feats, Mask: PatchMask(masks[i], in.side, in.patch)})
+		refs.Abnormal = append(refs.Abnormal, ideal.Abnormal{Input: ideal.File(r.Path), Mask: masks[i]})
 	}
-	if err := s.stage(gen, "preparing the references"); err != nil {
-		return err
-	}
-	ep, err := s.model.NewEpisode(normals, abn)
+	ep, err := s.det.Episode(ctx, refs)
 	if err != nil {
-		return err
+		return fmt.Errorf("viewer: %w", err)
 	}
 	defer ep.Close()
 	s.mu.Lock()
 	s.progress.Warnings = ep.Warnings()
 	s.mu.Unlock()
 	for i, p := range s.in.Queries {
-		what := fmt.Sprintf("scoring %s", filepath.Base(p))
-		in, err := s.load(gen, p, what)
-		if err != nil {
+		if err := s.stage(ctx, "scoring "+filepath.Base(p)); err != nil {
 			return err
 		}
-		r, err := ep.Score(in.feats)
+		q, err := s.score(ctx, ep, i)
 		if err != nil {
-			return fmt.Errorf("viewer: %s: %w", p, err)
-		}
-		q := &Query{Path: p, Name: s.names[i], ImageScore: r.ImageScore, Grid: r.Grid, Image: in.image}
-		q.Maps[MapA], q.Maps[MapSN], q.Maps[MapSA] = r.Map, r.NormalScore, r.DeviationScore
-		if q.Mask, err = s.groundTruth(i, q); err != nil {
 			return err
 		}
 		s.mu.Lock()
-		if s.gen != gen {
+		if err := ctx.Err(); err != nil {
 			s.mu.Unlock()
-			return errStale
+			return err
 		}
 		s.results[i] = q
 		s.version++
@@ -571,6 +579,29 @@ func (s *Session) pass(gen int, masks []*imaging.Mask) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// score scores query i.
+func (s *Session) score(ctx context.Context, ep *ideal.Episode, i int) (*Query, error) {
+	p := s.in.Queries[i]
+	r, err := ep.Score(ctx, ideal.File(p))
+	if err != nil {
+		return nil, fmt.Errorf("viewer: %w", err)
+	}
+	q := &Query{Path: p, Name: s.names[i], ImageScore: r.ImageScore, Grid: r.Grid, Image: r.Image}
+	q.Maps[MapA], q.Maps[MapSN], q.Maps[MapSA] = r.Map, r.NormalScore, r.DeviationScore
+	if q.Image == nil && !ideal.IsFeaturesFile(p) { // features from the disk cache come without their image
+		if q.Image = s.images[p]; q.Image == nil {
+			if q.Image, err = imaging.LoadRGB(p); err != nil {
+				return nil, fmt.Errorf("viewer: query image: %w", err)
+			}
+			s.images[p] = q.Image
+		}
+	}
+	if q.Mask, err = s.groundTruth(i, q); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // groundTruth reads query i's ground-truth mask (once), checked against its size.
@@ -591,81 +622,4 @@ func (s *Session) groundTruth(i int, q *Query) (*imaging.Mask, error) {
 	}
 	s.gtMasks[p] = m
 	return m, nil
-}
-
-// load returns an input's features, computing them on first use.
-func (s *Session) load(gen int, path, what string) (*input, error) {
-	if in, ok := s.inputs[path]; ok {
-		return in, nil
-	}
-	if err := s.stage(gen, what); err != nil {
-		return nil, err
-	}
-	var in *input
-	var err error
-	if isFeaturesFile(path) {
-		in, err = readFeatures(path)
-	} else {
-		in, err = s.fromImage(gen, path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if s.hw != nil && in.feats.Shape[1] != s.hw.C() {
-		return nil, fmt.Errorf("viewer: %s: features are %d wide but the head expects %d (features of another backbone?)", path, in.feats.Shape[1], s.hw.C())
-	}
-	s.inputs[path] = in
-	return in, nil
-}
-
-func (s *Session) fromImage(gen int, path string) (*input, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("viewer: %w", err)
-	}
-	img, err := imaging.DecodeRGB(raw)
-	if err != nil {
-		return nil, fmt.Errorf("viewer: %s: %w", path, err)
-	}
-	cache, key := s.sh.cache(s.in.Cache, s.in.Backbone), ""
-	if cache != nil {
-		key = cache.Key(raw, s.in.Size)
-		if e, err := cache.Get(key); err == nil && e != nil && e.W == img.W && e.H == img.H && tensor.NonFinite(e.Features.Data) < 0 {
-			if g := int(math.Round(math.Sqrt(float64(e.Features.Shape[0])))); g*g == e.Features.Shape[0] && s.in.Size%g == 0 {
-				s.cacheHits++
-				return &input{feats: e.Features, image: img, side: s.in.Size, patch: s.in.Size / g}, nil
-			}
-		}
-	}
-	if s.backbone == nil {
-		if err := s.stage(gen, "loading the backbone"); err != nil {
-			return nil, err
-		}
-		m, err := s.sh.backbone(s.in.Backbone)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.CheckSize(s.in.Size); err != nil {
-			return nil, fmt.Errorf("viewer: --size: %w", err)
-		}
-		s.backbone = m
-	}
-	s.featureRuns++
-	f, err := s.backbone.Features(s.sh.be, imaging.PreprocessRGB(img, s.in.Size), s.in.Size)
-	if err != nil {
-		return nil, fmt.Errorf("viewer: %s: %w", path, err)
-	}
-	if cache != nil {
-		cache.Put(key, &featcache.Entry{Features: f, W: img.W, H: img.H}) // a failed write only costs a recomputation later
-	}
-	return &input{feats: f, image: img, side: s.in.Size, patch: s.backbone.Patch}, nil
-}
-
-// readFeatures reads a features file written by `ideal features`.
-func readFeatures(path string) (*input, error) {
-	ff, err := dinov2.ReadFeaturesFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("viewer: %w", err)
-	}
-	return &input{feats: ff.Features, side: ff.Side, patch: ff.Patch}, nil
 }

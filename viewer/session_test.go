@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"context"
 	"image"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/dinov2"
@@ -351,7 +353,11 @@ func TestSessionFeaturesFiles(t *testing.T) {
 	conv := func(p string) string {
 		out := strings.TrimSuffix(p, ".png") + ".safetensors"
 		md := map[string]string{"format": "ideal-features", "size": strconv.Itoa(tinySize)}
-		if err := weights.WriteSafetensors(out, map[string]*tensor.Dense{"features": s.inputs[p].feats}, md); err != nil {
+		f, err := s.det.Features(context.Background(), ideal.File(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := weights.WriteSafetensors(out, map[string]*tensor.Dense{"features": f.Patches}, md); err != nil {
 			t.Fatal(err)
 		}
 		return out
@@ -429,4 +435,38 @@ func TestSessionFeatureCache(t *testing.T) {
 	if third.featureRuns != 1 || third.cacheHits != 4 {
 		t.Errorf("with a damaged entry: %d backbone runs, %d cache hits; want 1, 4", third.featureRuns, third.cacheHits)
 	}
+}
+
+// TestSessionStaleEdits: edits made while a pass runs cancel it (the pass's context);
+// once the work is done the results are those of the last mask.
+func TestSessionStaleEdits(t *testing.T) {
+	dir := t.TempDir()
+	c := writeScoringCase(t, dir)
+	s := startSession(t, c.in)
+	square := func(x, y, side int) *imaging.Mask {
+		m := imaging.NewMask(128, 128)
+		for yy := y; yy < y+side; yy++ {
+			for xx := x; xx < x+side; xx++ {
+				m.Pix[yy*128+xx] = true
+			}
+		}
+		return m
+	}
+	for i := range 4 {
+		if err := s.SetMask(0, square(8*i, 8*i, 20)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetMask(0, square(72, 24, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Wait(); p.Err != nil || p.Stage != "done" || p.Done != 2 || p.Busy {
+		t.Fatalf("after the edits: %+v", p)
+	}
+	saved, err := s.SaveMask(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Results()
+	sameResults(t, "last edit", got, direct(t, c.in, saved))
 }

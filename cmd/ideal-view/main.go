@@ -37,8 +37,10 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/cli"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/results"
 	"github.com/ideal-fsad/ideal/viewer"
 )
@@ -68,6 +70,7 @@ func run(args []string) error {
 	fs.Var(&abnormals, "abnormal", "an abnormal reference (image or features file); repeatable")
 	fs.Var(&masks, "abnormal-mask", "the defect mask of the matching --abnormal; repeatable")
 	size := fs.Int("size", 448, "input side S in pixels for images (a multiple of the patch size)")
+	backendName := fs.String("backend", "cpu", "compute backend for re-scoring: cpu (all cores but one) or reference; this program cannot link gpu, so gpu and auto fall back to cpu")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -92,30 +95,17 @@ func run(args []string) error {
 	case !scoring && (*backbone != "" || *headPath != ""):
 		return errors.New("--backbone and --head go with --normal/--abnormal (a results folder names its own)")
 	}
-	var eps []*viewer.Episode
-	title, outDir := "", "."
-	if scoring {
-		in := viewer.Inputs{Backbone: *backbone, Head: *headPath, Size: *size, Normal: normals, Queries: pos}
-		for _, q := range pos {
-			in.QueryMasks = append(in.QueryMasks, results.GroundTruthBeside(q))
-		}
-		for i, a := range abnormals {
-			in.Abnormal = append(in.Abnormal, viewer.Ref{Path: a, Mask: masks[i]})
-		}
-		s, err := viewer.Open(in)
-		if err != nil {
-			return err
-		}
-		eps = []*viewer.Episode{{Session: s}}
-		title = fmt.Sprintf("scoring %d queries", len(pos))
-	} else {
-		if eps, err = viewer.OpenDir(pos[0]); err != nil {
-			return err
-		}
-		title, outDir = pos[0], pos[0]
-		if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
-			outDir = filepath.Dir(outDir)
-		}
+	be, err := openBackend(*backendName)
+	if err != nil {
+		return err
+	}
+	if be != nil {
+		defer be.Close()
+	}
+	in := viewer.Inputs{Backbone: *backbone, Head: *headPath, Size: *size, Normal: normals, Backend: be}
+	eps, title, outDir, err := episodes(in, abnormals, masks, pos)
+	if err != nil {
+		return err
 	}
 	for _, e := range eps {
 		if e.Session != nil {
@@ -130,6 +120,51 @@ func run(args []string) error {
 		return err
 	}
 	return g.err
+}
+
+// episodes opens what the command line names: the queries pos to score against the
+// references (when in has normal ones or abnormals are given), else the results folder
+// pos[0]. outDir is where exports go.
+func episodes(in viewer.Inputs, abnormals, masks []string, pos []string) (eps []*viewer.Episode, title, outDir string, err error) {
+	if len(in.Normal)+len(abnormals) > 0 {
+		in.Queries = pos
+		for _, q := range pos {
+			in.QueryMasks = append(in.QueryMasks, results.GroundTruthBeside(q))
+		}
+		for i, a := range abnormals {
+			in.Abnormal = append(in.Abnormal, viewer.Ref{Path: a, Mask: masks[i]})
+		}
+		s, err := viewer.Open(in)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return []*viewer.Episode{{Session: s}}, fmt.Sprintf("scoring %d queries", len(pos)), ".", nil
+	}
+	if eps, err = viewer.OpenDirOn(pos[0], in.Backend); err != nil {
+		return nil, "", "", err
+	}
+	outDir = pos[0]
+	if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
+		outDir = filepath.Dir(outDir)
+	}
+	return eps, pos[0], outDir, nil
+}
+
+// openBackend opens the backend called name with ideal.OpenBackend, saying on stderr
+// when it fell back; nil for "cpu": the viewer's own CPU backend, which leaves a core to
+// the window.
+func openBackend(name string) (kernels.Backend, error) {
+	if name == "cpu" {
+		return nil, nil
+	}
+	be, note, err := ideal.OpenBackend(name)
+	if err != nil {
+		return nil, fmt.Errorf("--backend: %w", err)
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, "ideal-view:", note)
+	}
+	return be, nil
 }
 
 // game forwards input to the inspector and draws its rendering.

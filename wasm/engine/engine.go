@@ -2,17 +2,18 @@ package engine
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"context"
 	"errors"
 	"fmt"
 	"image/png"
 	"strconv"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/model/head"
-	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
 
@@ -28,20 +29,26 @@ const (
 	demoM     = 16 // head deviation vectors
 )
 
-// Session holds a backbone, a head, the current episode and a cache of the patch
-// features of the images it has seen (by content), so that re-preparing the references
-// after a mask edit, or re-scoring the same queries, runs no backbone pass. Not safe for
-// concurrent use.
+// cacheBudget bounds the detector's memory cache of features (and decoded images), in
+// bytes: enough for a few dozen 448-pixel ViT-S images, small beside the 4 GiB a wasm
+// page can hold.
+const cacheBudget = 256 << 20
+
+// Session is a thin layer over package ideal: a Detector holding the backbone and a
+// memory cache of the patch features of the images it has seen (by content), one
+// Detector per head sharing them (Detector.WithHead), and the current Episode. So
+// re-preparing the references after a mask edit or a head change, or re-scoring the
+// same queries, runs no backbone pass. Not safe for concurrent use.
 type Session struct {
-	be       *cpu.Backend
-	backbone *dinov2.Model
+	be       kernels.Backend
+	ownsBE   bool
+	base     *ideal.Detector // the backbone and the feature cache; no head
+	det      *ideal.Detector // base.WithHead(hw)
+	width    int
 	hw       *head.Weights
 	demoHead bool
-	model    *head.Model
-	ep       *head.Episode
-	size     int
-	cache    featureCache
-	forwards int // backbone passes run, for tests and the page
+	ep       *ideal.Episode
+	forwards int // backbone passes run by the detectors SetHead replaced
 }
 
 // Result is one scored query.
@@ -52,13 +59,19 @@ type Result struct {
 	OverlayPNG []byte    // heatmap over the query at its original size
 }
 
+// Option configures a new session.
+type Option func(*config)
+
+type config struct{ be kernels.Backend }
+
+// WithBackend runs the session on be, which stays the caller's to close (Close leaves
+// it), instead of the session's own pure-Go single-threaded CPU backend (what the page
+// runs): e.g. a test comparing the engine's results with other surfaces' on one backend.
+func WithBackend(be kernels.Backend) Option { return func(c *config) { c.be = be } }
+
 // NewDemo returns a session with the built-in demo backbone and a seeded random head.
-func NewDemo() (*Session, error) {
-	m, err := dinov2.FromFile(DemoBackbone(), dinov2.Options{Heads: DemoHeads})
-	if err != nil {
-		return nil, fmt.Errorf("engine: demo backbone: %w", err)
-	}
-	return newSession(m, DemoSize)
+func NewDemo(opts ...Option) (*Session, error) {
+	return newSession(DemoBackbone(), DemoHeads, DemoSize, opts)
 }
 
 // DemoBackbone returns the built-in demo backbone's tensors (Hugging Face names) with
@@ -73,40 +86,51 @@ func DemoHead(c int) (*head.Weights, error) { return head.Init(c, demoM, demoSee
 
 // NewFromBytes returns a session with a backbone read from a weight file's bytes
 // (safetensors, .pth or TorchScript) and a seeded random head of the backbone's width.
-func NewFromBytes(data []byte, size int) (*Session, error) {
+func NewFromBytes(data []byte, size int, opts ...Option) (*Session, error) {
 	f, err := weights.Decode(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("engine: backbone: %w", err)
 	}
-	m, err := dinov2.FromFile(f, dinov2.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("engine: backbone: %w", err)
-	}
-	return newSession(m, size)
+	return newSession(f, 0, size, opts)
 }
 
-func newSession(m *dinov2.Model, size int) (*Session, error) {
-	if err := m.CheckSize(size); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+func newSession(f *weights.File, heads, size int, opts []Option) (*Session, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
 	}
-	hw, err := DemoHead(m.Width)
+	s := &Session{be: c.be}
+	if s.be == nil {
+		s.be, s.ownsBE = cpu.New(cpu.WithPureGo(), cpu.WithThreads(1)), true
+	}
+	var err error
+	s.base, err = ideal.New(ideal.Options{BackboneWeights: f, BackboneHeads: heads, Size: size, Backend: s.be, MemoryCache: cacheBudget})
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		s.Close()
+		return nil, fmt.Errorf("engine: backbone: %w", err)
 	}
-	be := cpu.New(cpu.WithPureGo(), cpu.WithThreads(1))
-	return &Session{be: be, backbone: m, hw: hw, demoHead: true, model: head.New(be, hw), size: size,
-		cache: featureCache{budget: cacheBudget}}, nil
+	m, err := s.base.Backbone()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("engine: backbone: %w", err)
+	}
+	s.width = m.Width
+	if err := s.SetHead(nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Width is the backbone's feature width C (a head must have the same).
-func (s *Session) Width() int { return s.backbone.Width }
+func (s *Session) Width() int { return s.width }
 
 // Head returns the head in use and whether it is the seeded demo head.
 func (s *Session) Head() (w *head.Weights, demo bool) { return s.hw, s.demoHead }
 
 // Forwards is the number of backbone passes the session has run (images not found in
 // its feature cache).
-func (s *Session) Forwards() int { return s.forwards }
+func (s *Session) Forwards() int { return s.forwards + s.det.Stats().Forwards }
 
 // HeadFromBytes reads an IDE head from a weight file's bytes (safetensors as written by
 // 'ideal init-head', 'ideal train' or 'ideal convert'; a .pth or TorchScript file too),
@@ -130,50 +154,46 @@ func (s *Session) SetHead(w *head.Weights) error {
 	demo := w == nil
 	if demo {
 		var err error
-		if w, err = DemoHead(s.backbone.Width); err != nil {
+		if w, err = DemoHead(s.width); err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
 	}
-	if w.C() != s.backbone.Width {
+	if w.C() != s.width {
 		return fmt.Errorf("engine: the head is %d channels wide but the backbone's features are %d wide: pick a head made for this backbone (ideal init-head --channels %d)",
-			w.C(), s.backbone.Width, s.backbone.Width)
+			w.C(), s.width, s.width)
 	}
+	det, err := s.base.WithHead(w)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	s.closeEpisode()
+	if s.det != nil {
+		s.forwards += s.det.Stats().Forwards
+		s.det.Close()
+	}
+	s.det, s.hw, s.demoHead = det, w, demo
+	return nil
+}
+
+func (s *Session) closeEpisode() {
 	if s.ep != nil {
 		s.ep.Close()
 		s.ep = nil
 	}
-	s.model.Close()
-	s.hw, s.demoHead, s.model = w, demo, head.New(s.be, w)
-	return nil
 }
 
-// Close releases the session's buffers.
+// Close releases the session's buffers (and its backend, unless WithBackend gave it).
 func (s *Session) Close() {
-	if s.ep != nil {
-		s.ep.Close()
+	s.closeEpisode()
+	if s.det != nil {
+		s.det.Close()
 	}
-	s.model.Close()
-	s.be.Close()
-}
-
-// features decodes an image and returns its patch features and the decoded image, from
-// the cache when the same bytes were seen before.
-func (s *Session) features(data []byte) (*tensor.Dense, *imaging.RGB, error) {
-	key := sha256.Sum256(data)
-	if e := s.cache.get(key); e != nil {
-		return e.feats, e.img, nil
+	if s.base != nil {
+		s.base.Close()
 	}
-	img, err := imaging.DecodeRGB(data)
-	if err != nil {
-		return nil, nil, err
+	if s.ownsBE {
+		s.be.Close()
 	}
-	f, err := s.backbone.Features(s.be, imaging.PreprocessRGB(img, s.size), s.size)
-	if err != nil {
-		return nil, nil, fmt.Errorf("engine: %w", err)
-	}
-	s.forwards++
-	s.cache.put(key, &cacheEntry{feats: f, img: img})
-	return f, img, nil
 }
 
 // SetReferences builds the episode from normal images and optional abnormal image +
@@ -203,36 +223,21 @@ func (s *Session) SetReferencesMasks(normals, abnormals [][]byte, masks []*imagi
 	if len(masks) != len(abnormals) {
 		return nil, fmt.Errorf("engine: %d abnormal references but %d masks", len(abnormals), len(masks))
 	}
-	var nf []*tensor.Dense
-	for i, d := range normals {
-		f, _, err := s.features(d)
-		if err != nil {
-			return nil, fmt.Errorf("normal reference %d: %w", i+1, err)
-		}
-		nf = append(nf, f)
+	var refs ideal.Refs
+	for _, d := range normals {
+		refs.Normal = append(refs.Normal, ideal.Bytes("", d))
 	}
-	var abn []head.Abnormal
 	for i, d := range abnormals {
-		f, img, err := s.features(d)
-		if err != nil {
-			return nil, fmt.Errorf("abnormal reference %d: %w", i+1, err)
-		}
-		m := masks[i]
-		if m == nil {
+		if masks[i] == nil {
 			return nil, fmt.Errorf("engine: abnormal reference %d has no mask", i+1)
 		}
-		if err := imaging.CheckMaskSize(img.W, img.H, m.W, m.H); err != nil {
-			return nil, fmt.Errorf("mask %d: %w", i+1, err)
-		}
-		abn = append(abn, head.Abnormal{Features: f, Mask: imaging.PatchMask(m.ResizeNearest(s.size, s.size), s.backbone.Patch)})
+		refs.Abnormal = append(refs.Abnormal, ideal.Abnormal{Input: ideal.Bytes("", d), Mask: masks[i]})
 	}
-	ep, err := s.model.NewEpisode(nf, abn)
+	ep, err := s.det.Episode(context.Background(), refs)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	if s.ep != nil {
-		s.ep.Close()
-	}
+	s.closeEpisode()
 	s.ep = ep
 	return ep.Warnings(), nil
 }
@@ -242,13 +247,15 @@ func (s *Session) Score(query []byte) (*Result, error) {
 	if s.ep == nil {
 		return nil, errors.New("engine: set the references before scoring")
 	}
-	f, img, err := s.features(query)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	r, err := s.ep.Score(f)
+	r, err := s.ep.Score(context.Background(), ideal.Bytes("query", query))
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	img := r.Image
+	if img == nil { // only features from a disk cache come without their image; the engine has none
+		if img, err = imaging.DecodeRGB(query); err != nil {
+			return nil, fmt.Errorf("engine: query: %w", err)
+		}
 	}
 	cm, err := imaging.LookupColormap("jet")
 	if err != nil {

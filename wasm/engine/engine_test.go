@@ -1,8 +1,15 @@
 package engine
 
 import (
+	"context"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/ideal-fsad/ideal"
+	"github.com/ideal-fsad/ideal/cpu"
 )
 
 func TestDemoSampleScoresDefectHigher(t *testing.T) {
@@ -63,4 +70,60 @@ func sampleInputs(smp *SampleSet) (normals, abnormals, masks [][]byte) {
 		normals = append(normals, n.PNG)
 	}
 	return normals, [][]byte{smp.Abnormal.PNG}, [][]byte{smp.Mask.PNG}
+}
+
+// TestWithBackend: a session on a given backend scores as package ideal does on it, bit
+// for bit, and leaves the backend open.
+func TestWithBackend(t *testing.T) {
+	be := cpu.New(cpu.WithThreads(2))
+	defer be.Close()
+	s, err := NewDemo(WithBackend(be))
+	if err != nil {
+		t.Fatal(err)
+	}
+	smp := Sample()
+	normals, abnormals, masks := sampleInputs(smp)
+	if _, err := s.SetReferences(normals, abnormals, masks); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Score(smp.Queries[1].PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	hw, err := DemoHead(DemoWidth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := ideal.New(ideal.Options{BackboneWeights: DemoBackbone(), HeadWeights: hw, Size: DemoSize, Backend: be})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	ctx := context.Background()
+	refs := ideal.Refs{Abnormal: []ideal.Abnormal{{Input: ideal.Bytes("abnormal", abnormals[0]), MaskPath: writeTemp(t, masks[0])}}}
+	for _, n := range normals {
+		refs.Normal = append(refs.Normal, ideal.Bytes("normal", n))
+	}
+	ep, err := det.Episode(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	want, err := ep.Score(ctx, ideal.Bytes("query", smp.Queries[1].PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ImageScore != want.ImageScore || !slices.Equal(got.Map, want.Map) {
+		t.Errorf("engine score %v, package ideal %v (or the maps differ)", got.ImageScore, want.ImageScore)
+	}
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	p := filepath.Join(t.TempDir(), "mask.png")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -293,22 +293,3 @@ func TestEmptyPaintedMask(t *testing.T) {
 		t.Error("a nil mask: no error")
 	}
 }
-
-func TestFeatureCacheBudget(t *testing.T) {
-	c := featureCache{budget: 3 * (4*10 + 3)}
-	entry := func() *cacheEntry { return &cacheEntry{feats: tensor.New(10), img: imaging.NewRGB(1, 1)} }
-	for i := range 5 {
-		c.put([32]byte{byte(i)}, entry())
-		if i == 2 {
-			c.get([32]byte{0}) // 0 becomes the most recently used
-		}
-	}
-	for i, want := range []bool{true, false, false, true, true} {
-		if got := c.get([32]byte{byte(i)}) != nil; got != want {
-			t.Errorf("entry %d cached %v, want %v", i, got, want)
-		}
-	}
-	if c.used != 3*(4*10+3) {
-		t.Errorf("used %d bytes, want %d", c.used, 3*(4*10+3))
-	}
-}
