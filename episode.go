@@ -42,10 +42,10 @@ type Episode struct {
 // it.
 func (d *Detector) Episode(ctx context.Context, refs Refs) (*Episode, error) {
 	if len(refs.Normal)+len(refs.Abnormal) == 0 {
-		return nil, badInputf("", "ideal: an episode needs at least one normal or abnormal reference")
+		return nil, badInputf("", "an episode needs at least one normal or abnormal reference")
 	}
 	if len(refs.Abnormal) > 0 && d.hw == nil {
-		return nil, badInputf("", "ideal: abnormal references need the head's weights (Options.Head)")
+		return nil, badInputf("", "abnormal references need the head's weights (Options.Head)")
 	}
 	var normals []*Features
 	for i, in := range refs.Normal {
@@ -62,18 +62,9 @@ func (d *Detector) Episode(ctx context.Context, refs Refs) (*Episode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("abnormal reference %d: %w", i+1, err)
 		}
-		m := a.Mask
-		if m == nil {
-			if a.MaskPath == "" {
-				return nil, badInputf(a.String(), "abnormal reference %d has no mask", i+1)
-			}
-			if m, err = imaging.ReadMask(a.MaskPath); err != nil {
-				return nil, badInput("", err)
-			}
-		}
-		grid, warn, err := PatchMask(m, f)
+		grid, warn, err := abnormalMask(a, f)
 		if err != nil {
-			return nil, badInput(maskName(a), err)
+			return nil, fmt.Errorf("abnormal reference %d: %w", i+1, err)
 		}
 		if warn != "" {
 			warnings = append(warnings, fmt.Sprintf("abnormal reference %d: %s", i+1, warn))
@@ -91,11 +82,24 @@ func (d *Detector) Episode(ctx context.Context, refs Refs) (*Episode, error) {
 	return e, nil
 }
 
-func maskName(a Abnormal) string {
-	if a.Mask == nil && a.MaskPath != "" {
-		return a.MaskPath
+// abnormalMask reads (or takes) an abnormal reference's mask and prepares it for the
+// head (PatchMask).
+func abnormalMask(a Abnormal, f *Features) (grid []bool, warning string, err error) {
+	m, name := a.Mask, "its mask"
+	if m == nil {
+		if a.MaskPath == "" {
+			return nil, "", badInputf(a.String(), "no mask given")
+		}
+		if m, err = imaging.ReadMask(a.MaskPath); err != nil {
+			return nil, "", badInput("", err) // the error names the file
+		}
+		name = a.MaskPath
 	}
-	return "mask of " + a.String()
+	grid, warning, err = PatchMask(m, f)
+	if err != nil {
+		return nil, "", badInput(name, err)
+	}
+	return grid, warning, nil
 }
 
 // AbnormalFeatures is an abnormal reference's features and its defect patch mask

@@ -9,10 +9,12 @@ import (
 
 // Errors a caller can test with errors.Is. Every error the package returns for a bad
 // input wraps ErrBadInput (and is an *InputError naming the input); an operation the
-// backend cannot run wraps ErrUnsupported; a cancelled context gives an error that
+// backend cannot run wraps ErrUnsupported; an option that cannot work wraps
+// ErrBadOption; a cancelled context gives an error that
 // wraps ctx.Err() (context.Canceled or context.DeadlineExceeded).
 var (
 	ErrBadInput    = errors.New("bad input")
+	ErrBadOption   = errors.New("bad option") // an Options value that cannot work (e.g. a size the backbone cannot take)
 	ErrUnsupported = kernels.ErrUnsupported
 )
 

@@ -92,7 +92,7 @@ func TestBadInputs(t *testing.T) {
 		{"corrupt image", ideal.Refs{Normal: []ideal.Input{ideal.File(corrupt)}}, "corrupt.png"},
 		{"corrupt bytes", ideal.Refs{Normal: []ideal.Input{ideal.Bytes("upload", []byte("GIF89a"))}}, "upload"},
 		{"mask size", ideal.Refs{Abnormal: []ideal.Abnormal{{Input: img, MaskPath: smallMask}}}, "mask is 50×50 but its image is 211×150"},
-		{"no mask", ideal.Refs{Abnormal: []ideal.Abnormal{{Input: img}}}, "has no mask"},
+		{"no mask", ideal.Refs{Abnormal: []ideal.Abnormal{{Input: img}}}, "no mask given"},
 		{"missing mask", ideal.Refs{Abnormal: []ideal.Abnormal{{Input: img, MaskPath: filepath.Join(dir, "nomask.png")}}}, "nomask.png"},
 		{"NaN features", ideal.Refs{Normal: []ideal.Input{ideal.FromPatches("nan", nanFeats)}}, "nan: non-finite"},
 		{"wrong width", ideal.Refs{Normal: []ideal.Input{ideal.FromPatches("narrow", tensor.FromData(make([]float32, 49*8), 49, 8))}}, "8 wide but the head expects 48"},

@@ -846,6 +846,9 @@ func TestWebShutdown(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT to send on Windows")
 	}
+	if _, err := fs.Stat(site.Static, "static/ideal.wasm"); err != nil {
+		t.Skip("the site has no ideal.wasm to embed: run 'make wasm' first ('make test' does)")
+	}
 	bin := buildIdealBinary(t)
 	cmd := exec.Command(bin, "web", "--addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()

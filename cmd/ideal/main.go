@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/imaging"
 )
 
@@ -115,7 +116,7 @@ func run(args []string) int {
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "ideal %s: %v\n", args[0], err)
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, errUsage) || errors.Is(err, ideal.ErrBadOption) {
 			return 2
 		}
 		if isInterrupt(err) {
