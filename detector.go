@@ -112,7 +112,7 @@ func New(opt Options) (*Detector, error) {
 	}
 	d.hw = opt.HeadWeights
 	if opt.Head != "" {
-		w, err := head.ReadFile(opt.Head, "")
+		w, err := head.Load(opt.Head, "")
 		if err != nil {
 			return nil, badInput(opt.Head, err)
 		}

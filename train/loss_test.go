@@ -18,7 +18,7 @@ const fixtureDir = "../testdata/fixtures/ideal-head-g8/"
 // expected tensors.
 func fixtureSample(t *testing.T) (*Params, *Sample, map[string]*tensor.Dense) {
 	t.Helper()
-	w, err := head.ReadFile(fixtureDir+"head.safetensors", "")
+	w, err := head.Load(fixtureDir+"head.safetensors", "")
 	if err != nil {
 		t.Fatal(err)
 	}

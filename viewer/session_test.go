@@ -107,7 +107,7 @@ func direct(t *testing.T, in Inputs, maskPath string) []*head.Result {
 		}
 		return f, w, h
 	}
-	hw, err := head.ReadFile(in.Head, "")
+	hw, err := head.Load(in.Head, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func convertHead(f *weights.File, in, out, prefix string, md map[string]string) 
 		}
 		prefix = p
 	}
-	w, err := head.Load(f, prefix)
+	w, err := head.FromFile(f, prefix)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}

@@ -178,7 +178,7 @@ func TestConvertedTraceReproducesItsOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hw, err := head.ReadFile(hdPath, "")
+	hw, err := head.Load(hdPath, "")
 	if err != nil {
 		t.Fatal(err)
 	}

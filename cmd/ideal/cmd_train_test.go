@@ -41,7 +41,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if first, last := mean3(hist), mean3(hist[len(hist)-3:]); !(last < first) {
 		t.Errorf("mean loss of the first three epochs %.4f, of the last three %.4f", first, last)
 	}
-	w, err := head.ReadFile(out, "")
+	w, err := head.Load(out, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestTrainSignal(t *testing.T) {
 	if _, err := train.ReadCheckpoint(out + ".ckpt"); err != nil {
 		t.Error(err)
 	}
-	if _, err := head.ReadFile(out, ""); err != nil {
+	if _, err := head.Load(out, ""); err != nil {
 		t.Error(err)
 	}
 }

@@ -4,7 +4,7 @@
 // deviation vectors T*, the projection score s_a, the anomaly map A, the image score and
 // the pixel logits.
 //
-// Use: load the learned weights (Load, ReadFile) or make fresh ones (Init); bind them to
+// Use: load the learned weights (Load from a file, FromFile from a weights.File) or make fresh ones (Init); bind them to
 // a backend with New; prepare an Episode once per set of references (NewEpisode uploads
 // the reference features, denoises the abnormal references and computes T*); then call
 // (*Episode).Score for every query. Queries never recompute reference work.

@@ -25,7 +25,7 @@ type fixture struct {
 
 func loadFixture(t testing.TB) *fixture {
 	t.Helper()
-	w, err := ReadFile(fixtureDir+"head.safetensors", "")
+	w, err := Load(fixtureDir+"head.safetensors", "")
 	if err != nil {
 		t.Fatal(err)
 	}

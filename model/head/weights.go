@@ -90,11 +90,10 @@ func shapes(m, c int) map[string][]int {
 	}
 }
 
-// ReadFile loads head weights from a file of any kind weights.Load reads (safetensors,
-// a torch.save state dict, a TorchScript archive). The parameters are those named
-// prefix + official name; an empty prefix is detected from where
-// learnable_vectors.weight sits (e.g. "inner." in a traced model of the authors).
-func ReadFile(path, prefix string) (*Weights, error) {
+// Load loads head weights from a file of any kind weights.Load reads (safetensors, a
+// torch.save state dict, a TorchScript archive), as FromFile takes them from it; named
+// like dinov2.Load.
+func Load(path, prefix string) (*Weights, error) {
 	f, err := weights.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
@@ -106,8 +105,9 @@ func ReadFile(path, prefix string) (*Weights, error) {
 	return w, nil
 }
 
-// FromFile is Load with the prefix found in f when prefix is "" (the one in front of
-// the head's learnable vectors).
+// FromFile takes the head's weights from f (see takeWeights), the parameters named
+// prefix + official name; an empty prefix is detected from where
+// learnable_vectors.weight sits (e.g. "inner." in a traced model of the authors).
 func FromFile(f *weights.File, prefix string) (*Weights, error) {
 	if prefix == "" {
 		var err error
@@ -115,21 +115,21 @@ func FromFile(f *weights.File, prefix string) (*Weights, error) {
 			return nil, fmt.Errorf("head: not an IDEAL head: %w", err)
 		}
 	}
-	return Load(f, prefix)
+	return takeWeights(f, prefix)
 }
 
 // moduleRoots are the head's sub-modules: a tensor under one of them (after the prefix)
 // must be one of the head's parameters.
 var moduleRoots = []string{"learnable_vectors.", "cro_attn.", "ffn_layer.", "norm_out."}
 
-// Load takes the head's parameters from f, each named prefix + official name (prefix is
-// "" for a plain state dict, e.g. "inner." for the authors' traced model). Every
+// takeWeights takes the head's parameters from f, each named prefix + official name
+// (prefix is "" for a plain state dict, e.g. "inner." for the authors' traced model). Every
 // parameter must be present with its exact shape, and no other tensor may sit in the
 // head's modules (learnable_vectors, cro_attn, ffn_layer, norm_out); tensors of other
 // modules (a backbone stored in the same file) are ignored. The hyper-parameters come
 // from f.Metadata (keys topk, topr, proj_alpha, nheads), with the spec's defaults for
 // absent keys.
-func Load(f *weights.File, prefix string) (*Weights, error) {
+func takeWeights(f *weights.File, prefix string) (*Weights, error) {
 	tv, ok := f.Tensors[prefix+NameVectors]
 	if !ok {
 		return nil, fmt.Errorf("head: tensor %q missing", prefix+NameVectors)

@@ -21,7 +21,7 @@ func fixtureFile(t *testing.T) *weights.File {
 }
 
 func TestLoadFixtureHead(t *testing.T) {
-	w, err := Load(fixtureFile(t), "")
+	w, err := takeWeights(fixtureFile(t), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +36,14 @@ func TestLoadPrefix(t *testing.T) {
 	for k, v := range f.Tensors {
 		pf.Tensors["inner."+k] = v
 	}
-	w, err := Load(pf, "inner.")
+	w, err := takeWeights(pf, "inner.")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w.Tensors[NameFC1W] != f.Tensors[NameFC1W] {
 		t.Error("prefixed tensor not taken")
 	}
-	if _, err := Load(pf, ""); err == nil || !strings.Contains(err.Error(), `"learnable_vectors.weight" missing`) {
+	if _, err := takeWeights(pf, ""); err == nil || !strings.Contains(err.Error(), `"learnable_vectors.weight" missing`) {
 		t.Errorf("no prefix: error %v", err)
 	}
 }
@@ -71,12 +71,12 @@ func TestLoadErrors(t *testing.T) {
 	for _, c := range cases {
 		f := fixtureFile(t)
 		c.change(f)
-		_, err := Load(f, "")
+		_, err := takeWeights(f, "")
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "head: ") {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
-	if _, err := ReadFile(filepath.Join(t.TempDir(), "absent.safetensors"), ""); err == nil || !strings.HasPrefix(err.Error(), "head: ") {
+	if _, err := Load(filepath.Join(t.TempDir(), "absent.safetensors"), ""); err == nil || !strings.HasPrefix(err.Error(), "head: ") {
 		t.Errorf("missing file: error %v", err)
 	}
 }
@@ -90,7 +90,7 @@ func TestInitRoundTrip(t *testing.T) {
 	if err := w.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ReadFile(path, "")
+	r, err := Load(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestInitDistributions(t *testing.T) {
 // as the safetensors fixture.
 func TestReadOfficialCheckpoints(t *testing.T) {
 	const dir = "../../../shared/fixtures/official-checkpoints/"
-	want, err := ReadFile(fixtureDir+"head.safetensors", "")
+	want, err := Load(fixtureDir+"head.safetensors", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestReadOfficialCheckpoints(t *testing.T) {
 		if _, err := os.Stat(dir + name); err != nil {
 			t.Skipf("official checkpoints not present (%v): they live in the project's shared fixtures", err)
 		}
-		w, err := ReadFile(dir+name, "")
+		w, err := Load(dir+name, "")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

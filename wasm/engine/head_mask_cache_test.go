@@ -35,7 +35,7 @@ func safetensorsBytes(t *testing.T, tensors map[string]*tensor.Dense, md map[str
 func TestHeadFromBytes(t *testing.T) {
 	// The fixture head reads the same from bytes as head.ReadFile reads it from its file.
 	const fixture = "../../testdata/fixtures/ideal-head-g8/head.safetensors"
-	want, err := head.ReadFile(fixture, "")
+	want, err := head.Load(fixture, "")
 	if err != nil {
 		t.Fatal(err)
 	}
