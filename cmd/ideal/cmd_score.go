@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,6 +131,13 @@ func runScore(args []string) error {
 		return err
 	}
 	defer det.Close()
+	if o.backbone != "" { // load it now: a --size it cannot take is a usage error before any input is read
+		if _, err := det.Backbone(); errors.Is(err, ideal.ErrBadOption) {
+			return usageErrorf("--size: %v", err)
+		} else if err != nil {
+			return err
+		}
+	}
 	ctx := context.Background()
 	ep, err := det.Episode(ctx, o.refs())
 	if err != nil {
