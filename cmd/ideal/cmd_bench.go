@@ -58,7 +58,7 @@ func runBench(args []string) error {
 	}
 	stages, err := modelbench.Stages(*size)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
 	cases := append(kernelbench.Cases(*size), stages...)
 	entries, err := benchAll(names, cases, *reps)
@@ -76,7 +76,7 @@ func runBench(args []string) error {
 		return enc.Encode(rep)
 	})
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func benchAll(names []string, cases []kernelbench.Case, reps int) ([]kernelbench
 			err = fmt.Errorf("%s: %w", be.Name(), cerr)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
+			return nil, err
 		}
 		if n == "cpu" {
 			cpuRef = outs
@@ -133,7 +133,7 @@ func benchAll(names []string, cases []kernelbench.Case, reps int) ([]kernelbench
 		entries = append(entries, es...)
 	}
 	if len(entries) == 0 {
-		return nil, errors.New("bench: no backend could be timed")
+		return nil, errors.New("no backend could be timed")
 	}
 	return entries, nil
 }

@@ -53,12 +53,10 @@ func runSynth(args []string) error {
 		opt.Classes = append(opt.Classes, c)
 	}
 	var bar *progressbar.ProgressBar
-	if !*quiet {
+	if !*quiet && stderrIsTerminal() {
 		opt.Progress = func(done, total int) {
 			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("synth"), progressbar.OptionShowCount(),
-					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+				bar = newBar(total, "synth")
 			}
 			bar.Set(done)
 		}

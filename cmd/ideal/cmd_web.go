@@ -117,7 +117,7 @@ func runWeb(args []string) error {
 func webListen(addr string, public bool, stderr io.Writer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
+		return nil, err
 	}
 	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
 		if !public {
@@ -136,7 +136,7 @@ func serveWeb(ctx context.Context, srv *http.Server, ln net.Listener, stderr io.
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("web: %w", err)
+		return err
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stderr, "ideal web: stopping")
@@ -144,7 +144,7 @@ func serveWeb(ctx context.Context, srv *http.Server, ln net.Listener, stderr io.
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return fmt.Errorf("web: shutdown: %w", err)
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ type webFile struct {
 }
 
 // errNoEngine is webHandler's error for a site without the compiled engine.
-var errNoEngine = errors.New("web: this ideal binary was built without the browser engine (ideal.wasm): " +
+var errNoEngine = errors.New("this ideal binary was built without the browser engine (ideal.wasm): " +
 	"build it with 'make build' (which runs 'make wasm', putting ideal.wasm and wasm_exec.js into wasm/site/static/, and then embeds them)")
 
 // webHandler returns the demo's handler: the files of the site (site.Static: the folder
@@ -208,7 +208,7 @@ var errNoEngine = errors.New("web: this ideal binary was built without the brows
 func webHandler(siteFS fs.FS) (http.Handler, error) {
 	static, err := fs.Sub(siteFS, "static")
 	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
+		return nil, err
 	}
 	files := map[string]webFile{}
 	err = fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
@@ -224,7 +224,7 @@ func webHandler(siteFS fs.FS) (http.Handler, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
+		return nil, err
 	}
 	for _, name := range []string{"ideal.wasm", "wasm_exec.js"} {
 		if _, ok := files[name]; !ok {
