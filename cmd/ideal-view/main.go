@@ -46,6 +46,10 @@ import (
 )
 
 func main() {
+	if err := imaging.MaxPixelsFromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "ideal-view:", err)
+		os.Exit(2)
+	}
 	if err := run(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
 		return
 	} else if err != nil {
