@@ -147,21 +147,11 @@ func readVisACSV(root, csvPath string, r io.Reader, wanted []string) ([]Class, e
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	head, err := cr.Read()
+	head, col, err := readVisAHeader(cr, csvPath)
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: reading the header: %w", csvPath, err)
+		return nil, err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
-	}
-	for _, c := range visaColumns {
-		if _, ok := col[c]; !ok {
-			return nil, fmt.Errorf("data: %s: expected the columns %s; found %q", csvPath, strings.Join(visaColumns, ","), head)
-		}
-	}
-	byClass := map[string]*Class{}
-	var order []string
+	rows := visaRows{root: root, csvPath: csvPath, byClass: map[string]*Class{}}
 	line := 1
 	for {
 		rec, err := cr.Read()
@@ -178,61 +168,104 @@ func readVisACSV(root, csvPath string, r io.Reader, wanted []string) ([]Class, e
 		if len(rec) != len(head) {
 			return nil, fmt.Errorf("data: %s line %d: %d fields, want %d", csvPath, line, len(rec), len(head))
 		}
-		get := func(k string) string { return strings.TrimSpace(rec[col[k]]) }
-		obj, split, label, img, mask := get("object"), get("split"), get("label"), get("image"), get("mask")
-		if obj == "" {
-			return nil, fmt.Errorf("data: %s line %d: empty object", csvPath, line)
-		}
-		if split != SplitTrain && split != SplitTest {
-			return nil, fmt.Errorf("data: %s line %d: split %q, want train or test", csvPath, line, split)
-		}
-		if label != "normal" && label != "anomaly" {
-			return nil, fmt.Errorf("data: %s line %d: label %q, want normal or anomaly", csvPath, line, label)
-		}
-		c := byClass[obj]
-		if c == nil {
-			c = &Class{Name: obj}
-			byClass[obj] = c
-			order = append(order, obj)
-		}
-		s := Sample{Class: obj, DefectType: Good, Split: split, Anomalous: label == "anomaly"}
-		problem := func(p string, err error) {
-			c.Problems = append(c.Problems, &SampleError{Class: obj, Path: p, Err: fmt.Errorf("%s line %d: %w", csvPath, line, err)})
-		}
-		var perr error
-		if s.Path, perr = localFile(root, img); perr != nil {
-			problem(img, perr)
-			continue
-		}
-		if s.Anomalous {
-			s.DefectType = visaDefect
-			if mask == "" {
-				problem(s.Path, ErrNoMask)
-				continue
-			}
-			if s.MaskPath, perr = localFile(root, mask); perr != nil {
-				problem(s.Path, fmt.Errorf("%w: %v", ErrNoMask, perr))
-				continue
-			}
-		}
-		s.Key = key(split, s.DefectType, s.Path)
-		if split == SplitTrain {
-			c.Train = append(c.Train, s)
-		} else {
-			c.Test = append(c.Test, s)
+		if err := rows.add(line, col, rec); err != nil {
+			return nil, err
 		}
 	}
-	sel, err := selectClasses(root, order, wanted, "VisA rows in "+csvPath)
+	return rows.classes(wanted)
+}
+
+// readVisAHeader reads the header of VisA's split CSV and returns it with the
+// index of each column by name; all of visaColumns must be present.
+func readVisAHeader(cr *csv.Reader, csvPath string) ([]string, map[string]int, error) {
+	head, err := cr.Read()
+	if err != nil {
+		return nil, nil, fmt.Errorf("data: %s: reading the header: %w", csvPath, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	for _, c := range visaColumns {
+		if _, ok := col[c]; !ok {
+			return nil, nil, fmt.Errorf("data: %s: expected the columns %s; found %q", csvPath, strings.Join(visaColumns, ","), head)
+		}
+	}
+	return head, col, nil
+}
+
+// visaRows gathers the classes of VisA's split CSV csvPath row by row, in the
+// order their objects first appear.
+type visaRows struct {
+	root, csvPath string
+	byClass       map[string]*Class
+	order         []string
+}
+
+// add adds the sample of the CSV row rec, read at line, to its class. A row with a
+// bad object, split or label is an error; one whose files are missing is recorded
+// as a problem of its class.
+func (v *visaRows) add(line int, col map[string]int, rec []string) error {
+	get := func(k string) string { return strings.TrimSpace(rec[col[k]]) }
+	obj, split, label, img, mask := get("object"), get("split"), get("label"), get("image"), get("mask")
+	if obj == "" {
+		return fmt.Errorf("data: %s line %d: empty object", v.csvPath, line)
+	}
+	if split != SplitTrain && split != SplitTest {
+		return fmt.Errorf("data: %s line %d: split %q, want train or test", v.csvPath, line, split)
+	}
+	if label != "normal" && label != "anomaly" {
+		return fmt.Errorf("data: %s line %d: label %q, want normal or anomaly", v.csvPath, line, label)
+	}
+	c := v.byClass[obj]
+	if c == nil {
+		c = &Class{Name: obj}
+		v.byClass[obj] = c
+		v.order = append(v.order, obj)
+	}
+	s := Sample{Class: obj, DefectType: Good, Split: split, Anomalous: label == "anomaly"}
+	problem := func(p string, err error) {
+		c.Problems = append(c.Problems, &SampleError{Class: obj, Path: p, Err: fmt.Errorf("%s line %d: %w", v.csvPath, line, err)})
+	}
+	var perr error
+	if s.Path, perr = localFile(v.root, img); perr != nil {
+		problem(img, perr)
+		return nil
+	}
+	if s.Anomalous {
+		s.DefectType = visaDefect
+		if mask == "" {
+			problem(s.Path, ErrNoMask)
+			return nil
+		}
+		if s.MaskPath, perr = localFile(v.root, mask); perr != nil {
+			problem(s.Path, fmt.Errorf("%w: %v", ErrNoMask, perr))
+			return nil
+		}
+	}
+	s.Key = key(split, s.DefectType, s.Path)
+	if split == SplitTrain {
+		c.Train = append(c.Train, s)
+	} else {
+		c.Test = append(c.Test, s)
+	}
+	return nil
+}
+
+// classes returns the wanted classes gathered, their samples sorted; a class
+// without test samples is an error.
+func (v *visaRows) classes(wanted []string) ([]Class, error) {
+	sel, err := selectClasses(v.root, v.order, wanted, "VisA rows in "+v.csvPath)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Class, 0, len(sel))
 	for _, name := range sel {
-		c := byClass[name]
+		c := v.byClass[name]
 		sortSamples(c.Train)
 		sortSamples(c.Test)
 		if len(c.Test) == 0 {
-			return nil, emptyTest(name, csvPath, c.Problems)
+			return nil, emptyTest(name, v.csvPath, c.Problems)
 		}
 		out = append(out, *c)
 	}

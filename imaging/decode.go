@@ -246,19 +246,34 @@ func looksLikeText(data []byte) bool {
 // palette indices are looked up. The result's origin is (0, 0).
 func FromImage(img image.Image) *RGB {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	out := NewRGB(w, h)
-	put := func(x, y int, r, g, bl uint8) {
-		p := out.Pix[3*(y*w+x):]
-		p[0], p[1], p[2] = r, g, bl
+	out := NewRGB(b.Dx(), b.Dy())
+	if src, ok := img.(*image.YCbCr); ok && b.Min == (image.Point{}) {
+		return fromYCbCr(src)
 	}
+	if !convertPix(out, img) {
+		convertColors(out, img)
+	}
+	return out
+}
+
+// put sets pixel (x, y) of m to (r, g, bl).
+func (m *RGB) put(x, y int, r, g, bl uint8) {
+	p := m.Pix[3*(y*m.W+x):]
+	p[0], p[1], p[2] = r, g, bl
+}
+
+// convertPix fills out from the pixel buffer of img, of out's size, when img is one
+// of the grey, RGBA or palette types of package image read directly; it reports
+// whether it was.
+func convertPix(out *RGB, img image.Image) bool {
+	w, h := out.W, out.H
 	switch src := img.(type) {
 	case *image.Gray:
 		for y := range h {
-			row := src.Pix[(y)*src.Stride:]
+			row := src.Pix[y*src.Stride:]
 			for x := range w {
 				v := row[x]
-				put(x, y, v, v, v)
+				out.put(x, y, v, v, v)
 			}
 		}
 	case *image.Gray16:
@@ -267,21 +282,21 @@ func FromImage(img image.Image) *RGB {
 			for x := range w {
 				v := uint16(row[2*x])<<8 | uint16(row[2*x+1])
 				c := uint8(min(v, 255))
-				put(x, y, c, c, c)
+				out.put(x, y, c, c, c)
 			}
 		}
 	case *image.NRGBA:
 		for y := range h {
 			row := src.Pix[y*src.Stride:]
 			for x := range w {
-				put(x, y, row[4*x], row[4*x+1], row[4*x+2])
+				out.put(x, y, row[4*x], row[4*x+1], row[4*x+2])
 			}
 		}
 	case *image.NRGBA64:
 		for y := range h {
 			row := src.Pix[y*src.Stride:]
 			for x := range w {
-				put(x, y, row[8*x], row[8*x+2], row[8*x+4])
+				out.put(x, y, row[8*x], row[8*x+2], row[8*x+4])
 			}
 		}
 	case *image.RGBA:
@@ -289,43 +304,55 @@ func FromImage(img image.Image) *RGB {
 			row := src.Pix[y*src.Stride:]
 			for x := range w {
 				p := row[4*x:]
-				put(x, y, unpremul8(p[0], p[3]), unpremul8(p[1], p[3]), unpremul8(p[2], p[3]))
+				out.put(x, y, unpremul8(p[0], p[3]), unpremul8(p[1], p[3]), unpremul8(p[2], p[3]))
 			}
 		}
 	case *image.Paletted:
-		pal := make([][3]uint8, 256)
-		for i, c := range src.Palette {
-			if i < 256 {
-				pal[i] = straightRGB(c)
-			}
-		}
-		for y := range h {
-			row := src.Pix[y*src.Stride:]
-			for x := range w {
-				c := pal[row[x]]
-				put(x, y, c[0], c[1], c[2])
-			}
-		}
-	case *image.YCbCr:
-		if b.Min == (image.Point{}) {
-			return fromYCbCr(src)
-		}
-		for y := range h {
-			for x := range w {
-				c := src.YCbCrAt(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
-				put(x, y, r, g, bl)
-			}
-		}
+		convertPaletted(out, src)
 	default:
-		for y := range h {
-			for x := range w {
-				c := straightRGB(img.At(b.Min.X+x, b.Min.Y+y))
-				put(x, y, c[0], c[1], c[2])
-			}
+		return false
+	}
+	return true
+}
+
+// convertPaletted fills out from src, of out's size, looking its indices up in its
+// palette; indices past the palette are black.
+func convertPaletted(out *RGB, src *image.Paletted) {
+	pal := make([][3]uint8, 256)
+	for i, c := range src.Palette {
+		if i < 256 {
+			pal[i] = straightRGB(c)
 		}
 	}
-	return out
+	for y := range out.H {
+		row := src.Pix[y*src.Stride:]
+		for x := range out.W {
+			c := pal[row[x]]
+			out.put(x, y, c[0], c[1], c[2])
+		}
+	}
+}
+
+// convertColors fills out from img, of out's size, pixel by pixel through its
+// colours: YCbCr ones converted as image/jpeg does, the others by straightRGB.
+func convertColors(out *RGB, img image.Image) {
+	b := img.Bounds()
+	if src, ok := img.(*image.YCbCr); ok {
+		for y := range out.H {
+			for x := range out.W {
+				c := src.YCbCrAt(b.Min.X+x, b.Min.Y+y)
+				r, g, bl := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+				out.put(x, y, r, g, bl)
+			}
+		}
+		return
+	}
+	for y := range out.H {
+		for x := range out.W {
+			c := straightRGB(img.At(b.Min.X+x, b.Min.Y+y))
+			out.put(x, y, c[0], c[1], c[2])
+		}
+	}
 }
 
 // unpremul8 undoes alpha premultiplication as PIL's "RGBa" unpacker does

@@ -262,90 +262,12 @@ const maxTextNumber = 1024
 // the unpickler never allocates more than the pickle holds. Opcodes that need outside
 // help (the extension registry, out-of-band buffers) are refused.
 func scanPickle(p []byte) error {
-	i, at := 0, 0
-	need := func(n uint64) error {
-		if n > uint64(len(p)-i) {
-			return fmt.Errorf("pickle truncated: opcode 0x%02x at byte %d needs %d more bytes, %d left", p[at], at, n, len(p)-i)
-		}
-		return nil
-	}
-	line := func(limit int) error {
-		j := bytes.IndexByte(p[i:], '\n')
-		if j < 0 {
-			return fmt.Errorf("pickle truncated: unterminated text argument of opcode %q at byte %d", p[at], at)
-		}
-		if j > limit {
-			return fmt.Errorf("pickle text argument of opcode %q at byte %d is %d bytes long, more than the %d allowed", p[at], at, j, limit)
-		}
-		i += j + 1
-		return nil
-	}
-	for i < len(p) {
-		at = i
-		op := p[i]
-		i++
-		var err error
-		switch op {
-		case '(', '.', '0', '1', '2', 'N', 0x88, 0x89, ')', 't', 0x85, 0x86, 0x87, ']', 'a', 'e', 'l',
-			'}', 'd', 's', 'u', 0x8f, 0x90, 0x91, 'b', 'R', 0x81, 0x92, 0x93, 0x94, 'Q', 'o':
-		case 'K', 'h', 'q', 0x80: // one-byte argument
-			err = need(1)
-			i++
-		case 'M': // two bytes
-			err = need(2)
-			i += 2
-		case 'J', 'j', 'r': // four bytes
-			err = need(4)
-			i += 4
-		case 'G': // eight bytes
-			err = need(8)
-			i += 8
-		case 0x95: // FRAME: an 8-byte length of the opcodes that follow
-			if err = need(8); err == nil {
-				n := binary.LittleEndian.Uint64(p[i:])
-				i += 8
-				err = need(n)
-			}
-		case 'U', 'C', 0x8c, 0x8a: // one-byte length, then data
-			if err = need(1); err == nil {
-				n := uint64(p[i])
-				i++
-				if err = need(n); err == nil {
-					i += int(n)
-				}
-			}
-		case 'T', 'X', 'B', 0x8b: // four-byte length
-			if err = need(4); err == nil {
-				n := uint64(binary.LittleEndian.Uint32(p[i:]))
-				i += 4
-				if err = need(n); err == nil {
-					i += int(n)
-				}
-			}
-		case 0x8d, 0x8e, 0x96: // eight-byte length
-			if err = need(8); err == nil {
-				n := binary.LittleEndian.Uint64(p[i:])
-				i += 8
-				if err = need(n); err == nil {
-					i += int(n)
-				}
-			}
-		case 'S', 'V': // one line of text data
-			err = line(len(p))
-		case 'I', 'L', 'F', 'P', 'g', 'p': // one line holding a number (or a persistent id)
-			err = line(maxTextNumber)
-		case 'c', 'i': // two lines: module and name
-			if err = line(maxTextNumber); err == nil {
-				err = line(maxTextNumber)
-			}
-		case 0x82, 0x83, 0x84:
-			return fmt.Errorf("pickle uses the extension registry (opcode 0x%02x at byte %d), which is not supported", op, at)
-		case 0x97, 0x98:
-			return fmt.Errorf("pickle uses out-of-band buffers (opcode 0x%02x at byte %d), which are not supported", op, at)
-		default:
-			return fmt.Errorf("not a pickle: unknown opcode 0x%02x at byte %d", op, at)
-		}
-		if err != nil {
+	s := pickleScanner{p: p}
+	for s.i < len(p) {
+		s.at = s.i
+		op := p[s.i]
+		s.i++
+		if err := s.skipArgument(op); err != nil {
 			return err
 		}
 		if op == '.' {
@@ -353,4 +275,118 @@ func scanPickle(p []byte) error {
 		}
 	}
 	return fmt.Errorf("pickle truncated: no STOP opcode in %d bytes", len(p))
+}
+
+// pickleScanner is scanPickle's position in p: i is the next byte, at the opcode
+// being scanned.
+type pickleScanner struct {
+	p     []byte
+	i, at int
+}
+
+// skipArgument checks the argument of opcode op, which starts at s.i, and steps
+// past it; unknown and unsupported opcodes are errors.
+func (s *pickleScanner) skipArgument(op byte) error {
+	switch op {
+	case '(', '.', '0', '1', '2', 'N', 0x88, 0x89, ')', 't', 0x85, 0x86, 0x87, ']', 'a', 'e', 'l',
+		'}', 'd', 's', 'u', 0x8f, 0x90, 0x91, 'b', 'R', 0x81, 0x92, 0x93, 0x94, 'Q', 'o':
+		return nil
+	case 'K', 'h', 'q', 0x80: // one-byte argument
+		return s.skip(1)
+	case 'M': // two bytes
+		return s.skip(2)
+	case 'J', 'j', 'r': // four bytes
+		return s.skip(4)
+	case 'G': // eight bytes
+		return s.skip(8)
+	case 0x95: // FRAME: an 8-byte length of the opcodes that follow
+		n, err := s.length(8)
+		if err != nil {
+			return err
+		}
+		return s.need(n)
+	case 'U', 'C', 0x8c, 0x8a: // one-byte length, then data
+		return s.skipCounted(1)
+	case 'T', 'X', 'B', 0x8b: // four-byte length
+		return s.skipCounted(4)
+	case 0x8d, 0x8e, 0x96: // eight-byte length
+		return s.skipCounted(8)
+	case 'S', 'V': // one line of text data
+		return s.line(len(s.p))
+	case 'I', 'L', 'F', 'P', 'g', 'p': // one line holding a number (or a persistent id)
+		return s.line(maxTextNumber)
+	case 'c', 'i': // two lines: module and name
+		if err := s.line(maxTextNumber); err != nil {
+			return err
+		}
+		return s.line(maxTextNumber)
+	case 0x82, 0x83, 0x84:
+		return fmt.Errorf("pickle uses the extension registry (opcode 0x%02x at byte %d), which is not supported", op, s.at)
+	case 0x97, 0x98:
+		return fmt.Errorf("pickle uses out-of-band buffers (opcode 0x%02x at byte %d), which are not supported", op, s.at)
+	default:
+		return fmt.Errorf("not a pickle: unknown opcode 0x%02x at byte %d", op, s.at)
+	}
+}
+
+// need checks that n more bytes remain after s.i.
+func (s *pickleScanner) need(n uint64) error {
+	if n > uint64(len(s.p)-s.i) {
+		return fmt.Errorf("pickle truncated: opcode 0x%02x at byte %d needs %d more bytes, %d left", s.p[s.at], s.at, n, len(s.p)-s.i)
+	}
+	return nil
+}
+
+// skip steps past n bytes, which must remain.
+func (s *pickleScanner) skip(n int) error {
+	if err := s.need(uint64(n)); err != nil {
+		return err
+	}
+	s.i += n
+	return nil
+}
+
+// length reads a little-endian length of size bytes (1, 4 or 8) and steps past it.
+func (s *pickleScanner) length(size int) (uint64, error) {
+	if err := s.need(uint64(size)); err != nil {
+		return 0, err
+	}
+	var n uint64
+	switch size {
+	case 1:
+		n = uint64(s.p[s.i])
+	case 4:
+		n = uint64(binary.LittleEndian.Uint32(s.p[s.i:]))
+	case 8:
+		n = binary.LittleEndian.Uint64(s.p[s.i:])
+	}
+	s.i += size
+	return n, nil
+}
+
+// skipCounted steps past a length of size bytes and the data of that length that
+// follows it.
+func (s *pickleScanner) skipCounted(size int) error {
+	n, err := s.length(size)
+	if err != nil {
+		return err
+	}
+	if err := s.need(n); err != nil {
+		return err
+	}
+	s.i += int(n)
+	return nil
+}
+
+// line steps past one newline-terminated text argument of at most limit bytes.
+func (s *pickleScanner) line(limit int) error {
+	j := bytes.IndexByte(s.p[s.i:], '\n')
+	if j < 0 {
+		return fmt.Errorf("pickle truncated: unterminated text argument of opcode %q at byte %d", s.p[s.at], s.at)
+	}
+	if j > limit {
+		return fmt.Errorf("pickle text argument of opcode %q at byte %d is %d bytes long, more than the %d allowed", s.p[s.at], s.at, j, limit)
+	}
+	s.i += j + 1
+	return nil
 }

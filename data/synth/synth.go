@@ -107,6 +107,33 @@ type manifest struct {
 // Every file is written atomically. Class folders that exist already are an error
 // unless opt.Replace is set (see Options).
 func Generate(out string, opt Options) error {
+	if err := opt.fillDefaults(); err != nil {
+		return err
+	}
+	chosen, err := chooseClasses(opt.Classes)
+	if err != nil {
+		return err
+	}
+	if err := clearClasses(out, chosen, opt.Replace); err != nil {
+		return err
+	}
+	jobs, m := planJobs(chosen, opt)
+	if err := makeJobDirs(out, jobs); err != nil {
+		return err
+	}
+	if err := runJobs(out, jobs, opt); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(out, ManifestName), func(w io.Writer) error {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(m)
+	})
+}
+
+// fillDefaults sets the zero size and counts of opt to their defaults and checks
+// that all lie in range.
+func (opt *Options) fillDefaults() error {
 	if opt.Size == 0 {
 		opt.Size = DefaultSize
 	}
@@ -126,28 +153,40 @@ func Generate(out string, opt Options) error {
 			return fmt.Errorf("synth: %s count %d out of range [%d, 10000]", c.nm, *c.n, c.min)
 		}
 	}
+	return nil
+}
+
+// chooseClasses returns the specs of the named classes, each once, in the order
+// first named; no names choose every class.
+func chooseClasses(names []string) ([]*classSpec, error) {
 	var chosen []*classSpec
-	if len(opt.Classes) == 0 {
+	if len(names) == 0 {
 		for i := range specs {
 			chosen = append(chosen, &specs[i])
 		}
-	} else {
-		for _, name := range opt.Classes {
-			i := slices.IndexFunc(specs, func(s classSpec) bool { return s.name == name })
-			if i < 0 {
-				return fmt.Errorf("synth: unknown class %q (known: %s)", name, strings.Join(Classes(), ", "))
-			}
-			if !slices.Contains(chosen, &specs[i]) {
-				chosen = append(chosen, &specs[i])
-			}
+		return chosen, nil
+	}
+	for _, name := range names {
+		i := slices.IndexFunc(specs, func(s classSpec) bool { return s.name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("synth: unknown class %q (known: %s)", name, strings.Join(Classes(), ", "))
+		}
+		if !slices.Contains(chosen, &specs[i]) {
+			chosen = append(chosen, &specs[i])
 		}
 	}
+	return chosen, nil
+}
+
+// clearClasses removes the existing class folders of chosen under out when replace
+// is set and out holds a synth manifest; otherwise an existing folder is an error.
+func clearClasses(out string, chosen []*classSpec, replace bool) error {
 	for _, s := range chosen {
 		dir := filepath.Join(out, s.name)
 		if _, err := os.Lstat(dir); err != nil {
 			continue
 		}
-		if !opt.Replace {
+		if !replace {
 			return fmt.Errorf("synth: %s exists; choose another output folder or replace it", dir)
 		}
 		if _, err := os.Stat(filepath.Join(out, ManifestName)); err != nil {
@@ -157,6 +196,12 @@ func Generate(out string, opt Options) error {
 			return fmt.Errorf("synth: %w", err)
 		}
 	}
+	return nil
+}
+
+// planJobs lists the images to make for the chosen classes, and the manifest that
+// describes them.
+func planJobs(chosen []*classSpec, opt Options) ([]job, manifest) {
 	var jobs []job
 	m := manifest{Generator: "ideal synth", Seed: opt.Seed, Size: opt.Size, Train: opt.Train, TestGood: opt.TestGood,
 		PerDefect: opt.PerDefect, Classes: map[string][]string{},
@@ -175,6 +220,12 @@ func Generate(out string, opt Options) error {
 			}
 		}
 	}
+	return jobs, m
+}
+
+// makeJobDirs creates the image folder of every job under out, and the
+// ground-truth folder of every defect type.
+func makeJobDirs(out string, jobs []job) error {
 	for _, j := range jobs {
 		if err := os.MkdirAll(j.dir(out), 0o755); err != nil {
 			return fmt.Errorf("synth: %w", err)
@@ -185,7 +236,12 @@ func Generate(out string, opt Options) error {
 			}
 		}
 	}
+	return nil
+}
 
+// runJobs makes the images of jobs under out on GOMAXPROCS workers, reporting
+// progress through opt.Progress, and returns the errors of all that failed.
+func runJobs(out string, jobs []job, opt Options) error {
 	var (
 		mu   sync.Mutex
 		done int
@@ -214,14 +270,7 @@ func Generate(out string, opt Options) error {
 	}
 	close(next)
 	wg.Wait()
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return atomicfile.Write(filepath.Join(out, ManifestName), func(w io.Writer) error {
-		e := json.NewEncoder(w)
-		e.SetIndent("", "  ")
-		return e.Encode(m)
-	})
+	return errors.Join(errs...)
 }
 
 // jobRand returns the random source of one image: a function of the seed and the

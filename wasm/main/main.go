@@ -102,87 +102,122 @@ func image(s engine.SampleImage) any {
 
 func main() {
 	g := js.Global()
-	g.Set("idealInitDemo", js.FuncOf(func(js.Value, []js.Value) any { return setSession(engine.NewDemo()) }))
-	g.Set("idealLoadBackbone", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		size := engine.DemoSize
-		if len(a) > 1 && a[1].Type() == js.TypeNumber {
-			size = a[1].Int()
-		}
-		return setSession(engine.NewFromBytes(bytesOf(a[0]), size))
-	}))
-	g.Set("idealLoadHead", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		if session == nil {
-			return fail(errNoBackbone)
-		}
-		var w *head.Weights
-		if len(a) > 0 && !a[0].IsNull() && !a[0].IsUndefined() {
-			var err error
-			if w, err = engine.HeadFromBytes(bytesOf(a[0])); err != nil {
-				return fail(err)
-			}
-		}
-		if err := session.SetHead(w); err != nil {
-			return fail(err)
-		}
-		return headInfo(session.Head())
-	}))
-	g.Set("idealDecodeImage", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		w, h, rgba, err := engine.DecodeRGBA(bytesOf(a[0]))
-		if err != nil {
-			return fail(err)
-		}
-		return map[string]any{"width": w, "height": h, "rgba": toJSBytes(rgba)}
-	}))
-	g.Set("idealDecodeMask", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		w, h, bits, err := engine.DecodeMaskBits(bytesOf(a[0]))
-		if err != nil {
-			return fail(err)
-		}
-		return map[string]any{"width": w, "height": h, "bits": toJSBytes(bits)}
-	}))
-	g.Set("idealSetReferences", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		if session == nil {
-			return fail(errNoBackbone)
-		}
-		ms, err := masks(a[2])
-		if err != nil {
-			return fail(err)
-		}
-		w, err := session.SetReferencesMasks(list(a[0]), list(a[1]), ms)
-		if err != nil {
-			return fail(err)
-		}
-		ws := make([]any, len(w))
-		for i, s := range w {
-			ws[i] = s
-		}
-		return map[string]any{"warnings": ws}
-	}))
-	g.Set("idealScore", js.FuncOf(func(_ js.Value, a []js.Value) any {
-		if session == nil {
-			return fail(errNoBackbone)
-		}
-		r, err := session.Score(bytesOf(a[0]))
-		if err != nil {
-			return fail(err)
-		}
-		m := js.Global().Get("Float32Array").New(len(r.Map))
-		for i, v := range r.Map {
-			m.SetIndex(i, v)
-		}
-		return map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG), "forwards": session.Forwards()}
-	}))
-	g.Set("idealSample", js.FuncOf(func(js.Value, []js.Value) any {
-		s := engine.Sample()
-		var normals, queries []any
-		for _, n := range s.Normals {
-			normals = append(normals, image(n))
-		}
-		for _, q := range s.Queries {
-			queries = append(queries, image(q))
-		}
-		return map[string]any{"normals": normals, "abnormal": image(s.Abnormal), "mask": image(s.Mask), "queries": queries}
-	}))
+	for _, f := range []struct {
+		name string
+		fn   func(js.Value, []js.Value) any
+	}{
+		{"idealInitDemo", initDemo},
+		{"idealLoadBackbone", loadBackbone},
+		{"idealLoadHead", loadHead},
+		{"idealDecodeImage", decodeImage},
+		{"idealDecodeMask", decodeMask},
+		{"idealSetReferences", setReferences},
+		{"idealScore", score},
+		{"idealSample", sample},
+	} {
+		g.Set(f.name, js.FuncOf(f.fn))
+	}
 	g.Call("postMessage", map[string]any{"type": "ready"})
 	select {}
+}
+
+// initDemo is idealInitDemo(): a session on the seeded random demo backbone.
+func initDemo(js.Value, []js.Value) any { return setSession(engine.NewDemo()) }
+
+// loadBackbone is idealLoadBackbone(bytes, size): a session on a weight file's
+// backbone at side size (default engine.DemoSize).
+func loadBackbone(_ js.Value, a []js.Value) any {
+	size := engine.DemoSize
+	if len(a) > 1 && a[1].Type() == js.TypeNumber {
+		size = a[1].Int()
+	}
+	return setSession(engine.NewFromBytes(bytesOf(a[0]), size))
+}
+
+// loadHead is idealLoadHead(bytes or null): sets the session's head from a head
+// file's bytes, or the seeded demo head for null, and describes it.
+func loadHead(_ js.Value, a []js.Value) any {
+	if session == nil {
+		return fail(errNoBackbone)
+	}
+	var w *head.Weights
+	if len(a) > 0 && !a[0].IsNull() && !a[0].IsUndefined() {
+		var err error
+		if w, err = engine.HeadFromBytes(bytesOf(a[0])); err != nil {
+			return fail(err)
+		}
+	}
+	if err := session.SetHead(w); err != nil {
+		return fail(err)
+	}
+	return headInfo(session.Head())
+}
+
+// decodeImage is idealDecodeImage(bytes): the image's RGBA pixels as the engine
+// decodes it.
+func decodeImage(_ js.Value, a []js.Value) any {
+	w, h, rgba, err := engine.DecodeRGBA(bytesOf(a[0]))
+	if err != nil {
+		return fail(err)
+	}
+	return map[string]any{"width": w, "height": h, "rgba": toJSBytes(rgba)}
+}
+
+// decodeMask is idealDecodeMask(bytes): the mask's pixels, 1 for defect.
+func decodeMask(_ js.Value, a []js.Value) any {
+	w, h, bits, err := engine.DecodeMaskBits(bytesOf(a[0]))
+	if err != nil {
+		return fail(err)
+	}
+	return map[string]any{"width": w, "height": h, "bits": toJSBytes(bits)}
+}
+
+// setReferences is idealSetReferences(normals, abnormals, masks): sets the
+// session's reference images and returns its warnings.
+func setReferences(_ js.Value, a []js.Value) any {
+	if session == nil {
+		return fail(errNoBackbone)
+	}
+	ms, err := masks(a[2])
+	if err != nil {
+		return fail(err)
+	}
+	w, err := session.SetReferencesMasks(list(a[0]), list(a[1]), ms)
+	if err != nil {
+		return fail(err)
+	}
+	ws := make([]any, len(w))
+	for i, s := range w {
+		ws[i] = s
+	}
+	return map[string]any{"warnings": ws}
+}
+
+// score is idealScore(bytes): scores a query image against the references.
+func score(_ js.Value, a []js.Value) any {
+	if session == nil {
+		return fail(errNoBackbone)
+	}
+	r, err := session.Score(bytesOf(a[0]))
+	if err != nil {
+		return fail(err)
+	}
+	m := js.Global().Get("Float32Array").New(len(r.Map))
+	for i, v := range r.Map {
+		m.SetIndex(i, v)
+	}
+	return map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG), "forwards": session.Forwards()}
+}
+
+// sample is idealSample(): the built-in sample images.
+func sample(js.Value, []js.Value) any {
+	s := engine.Sample()
+	var normals, queries []any
+	for _, n := range s.Normals {
+		normals = append(normals, image(n))
+	}
+	for _, q := range s.Queries {
+		queries = append(queries, image(q))
+	}
+	return map[string]any{"normals": normals, "abnormal": image(s.Abnormal), "mask": image(s.Mask), "queries": queries}
 }
