@@ -23,31 +23,32 @@ const (
 	tinyImage    = "testdata/fixtures/dinov2-tiny/input.png" // 211×150
 )
 
-// fixtureDetector is a detector with the authors' fixture head, at S = 112.
-func fixtureDetector(t *testing.T, opt ideal.Options) *ideal.Detector {
+// fixtureEpisode is the episode of the fixture's references with the authors' head at
+// S = 112 (opt sets the rest), closed when the test ends.
+func fixtureEpisode(t *testing.T, opt ideal.Options) *ideal.Episode {
 	t.Helper()
+	normal, abnormal, _, mask, _ := fixtureInputs()
 	opt.Head, opt.Size = headFixture+"head.safetensors", 112
 	d, err := ideal.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return d
+	ep, err := d.Episode(context.Background(), ideal.Refs{Normal: []ideal.Input{ideal.FromPatches("n", normal)},
+		Abnormal: []ideal.Abnormal{{Input: ideal.FromPatches("a", abnormal), Mask: mask}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ep.Close)
+	return ep
 }
 
 // The pipeline reproduces the authors' head on the fixture: every map within the
 // bound the head's own fixture test uses.
 func TestScoreMatchesFixture(t *testing.T) {
-	normal, abnormal, query, mask, exp := fixtureInputs()
-	d := fixtureDetector(t, ideal.Options{Backend: kernels.NewReference()})
-	ctx := context.Background()
-	ep, err := d.Episode(ctx, ideal.Refs{Normal: []ideal.Input{ideal.FromPatches("n", normal)},
-		Abnormal: []ideal.Abnormal{{Input: ideal.FromPatches("a", abnormal), Mask: mask}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ep.Close()
-	r, err := ep.Score(ctx, ideal.FromPatches("q", query))
+	_, _, query, _, exp := fixtureInputs()
+	ep := fixtureEpisode(t, ideal.Options{Backend: kernels.NewReference()})
+	r, err := ep.Score(context.Background(), ideal.FromPatches("q", query))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,15 +195,10 @@ func TestFeatureCaches(t *testing.T) {
 
 // Scoring from several goroutines at once gives what scoring one by one gives.
 func TestConcurrentScores(t *testing.T) {
-	normal, abnormal, query, mask, _ := fixtureInputs()
-	d := fixtureDetector(t, ideal.Options{})
+	normal, abnormal, query, _, _ := fixtureInputs()
+	ep := fixtureEpisode(t, ideal.Options{})
 	ctx := context.Background()
-	ep, err := d.Episode(ctx, ideal.Refs{Normal: []ideal.Input{ideal.FromPatches("n", normal)},
-		Abnormal: []ideal.Abnormal{{Input: ideal.FromPatches("a", abnormal), Mask: mask}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ep.Close()
+	var err error
 	queries := []*tensor.Dense{query, normal, abnormal}
 	want := make([]*ideal.Result, len(queries))
 	for i, q := range queries {
