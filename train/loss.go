@@ -117,10 +117,18 @@ func attended(s *Sample) (keys, values []float64, masked bool) {
 
 // encode runs T* = LN_out(T' + FFN(T')), T' = LN(T + MHA(T, K, V)) keeping activations.
 func encode(p *Params, s *Sample) *encoder {
+	e := newEncoder(p, s)
+	e.attend(p)
+	e.feedForward(p)
+	return e
+}
+
+// newEncoder allocates the activations of the forward pass over the attended rows of
+// s and, in training, draws the dropout multipliers from s.DropSeed.
+func newEncoder(p *Params, s *Sample) *encoder {
 	c, m, H := p.C, p.M, p.Heads
 	keys, values, masked := attended(s)
 	na := len(keys) / c
-	dh := c / H
 	e := &encoder{na: na, keys: keys, values: values, masked: masked,
 		q: make([]float64, m*c), k: make([]float64, na*c), v: make([]float64, na*c),
 		prob: make([]float64, H*m*na), att: make([]float64, m*c),
@@ -139,9 +147,19 @@ func encode(p *Params, s *Sample) *encoder {
 			}
 		}
 	}
+	return e
+}
+
+// attend computes the q/k/v projections and the multi-head attention of the vectors T
+// over the attended rows: the softmax weights into e.prob and their (dropped-out)
+// combination of the values into e.att.
+func (e *encoder) attend(p *Params) {
+	c, m, H := p.C, p.M, p.Heads
+	na := e.na
+	dh := c / H
 	linear(e.q, p.T, m, c, p.InW[:c*c], p.InB[:c], c)
-	linear(e.k, keys, na, c, p.InW[c*c:2*c*c], p.InB[c:2*c], c)
-	linear(e.v, values, na, c, p.InW[2*c*c:], p.InB[2*c:], c)
+	linear(e.k, e.keys, na, c, p.InW[c*c:2*c*c], p.InB[c:2*c], c)
+	linear(e.v, e.values, na, c, p.InW[2*c*c:], p.InB[2*c:], c)
 	scale := 1 / math.Sqrt(float64(dh))
 	for h := 0; h < H; h++ {
 		for i := 0; i < m; i++ {
@@ -155,7 +173,7 @@ func encode(p *Params, s *Sample) *encoder {
 					d += a * kj[t]
 				}
 				d *= scale
-				if masked {
+				if e.masked {
 					d += maskLogit
 				}
 				pr[j] = d
@@ -180,6 +198,13 @@ func encode(p *Params, s *Sample) *encoder {
 			}
 		}
 	}
+}
+
+// feedForward runs the rest of the layer from e.att: the output projection with its
+// (dropped-out) residual and LayerNorm into T', then the GELU FFN with its residual
+// and the output LayerNorm into T* (e.out).
+func (e *encoder) feedForward(p *Params) {
+	c, m := p.C, p.M
 	linear(e.x1, e.att, m, c, p.OutW, p.OutB, c)
 	for i, t := range p.T {
 		if e.dropO != nil {
@@ -197,7 +222,6 @@ func encode(p *Params, s *Sample) *encoder {
 		e.x2[i] += t
 	}
 	layerNorm(e.out, e.h2, e.r2, e.x2, m, c, p.N2W, p.N2B, 1e-8)
-	return e
 }
 
 // backward accumulates into g the gradients of the parameters given dOut = ∂L/∂T*.
@@ -283,32 +307,99 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 	dT := make([]float64, m*c)
 	var l Losses
 
-	// Projection score s_a per query patch.
-	n := s.G * s.G
-	sa := make([]float64, n)
-	// coef = D T*ᵀ [N, M], pr = coef T* [N, C] (the projections d̃).
-	coef, pr := make([]float64, n*m), make([]float64, n*c)
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(s.Dev, n, c), gen(ts, m, c), 0, gen(coef, n, m))
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(coef, n, m), gen(ts, m, c), 0, gen(pr, n, c))
-	dn, pn, dist := make([]float64, n), make([]float64, n), make([]float64, n)
+	pj := projectionScore(s, ts, m)
+	dsa := make([]float64, s.G*s.G) // ∂loss/∂s_a
+	l.ImageScore, l.Image = imageLoss(s, pj.sa, dsa)
+	l.Focal, l.Dice = pixelLoss(s, pj.sa, dsa)
+	tn := make([]float64, m) // ‖t*_m‖
+	for a := range m {
+		tn[a] = norm(ts[a*c : (a+1)*c])
+	}
+	l.Disc = discLoss(s, ts, tn, dT)
+	l.Orth = orthLoss(ts, tn, dT)
+
+	if g == nil {
+		return l, nil
+	}
+	pj.backward(s, ts, dsa, dT)
+	if scale != 1 {
+		for i := range dT {
+			dT[i] *= scale
+		}
+	}
+	e.backward(p, s, dT, g)
+	return l, nil
+}
+
+// projection keeps the forward values of the projection score s_a per query patch.
+type projection struct {
+	coef, pr     []float64 // coef = D T*ᵀ [N, M], pr = coef T* [N, C] (the projections d̃)
+	dn, pn, dist []float64 // [N] ‖d‖ and ‖d̃‖ (clamped at 1e-12), ‖d/‖d‖ − d̃/‖d̃‖‖
+	sa           []float64 // [N] s_a = 1 − dist/2
+}
+
+// projectionScore computes the projection score s_a of every query patch: how far its
+// deviation d is, in direction, from its projection d̃ onto the rows of T* (ts, [m, C]).
+func projectionScore(s *Sample, ts []float64, m int) *projection {
+	c, n := s.C, s.G*s.G
+	pj := &projection{coef: make([]float64, n*m), pr: make([]float64, n*c),
+		dn: make([]float64, n), pn: make([]float64, n), dist: make([]float64, n), sa: make([]float64, n)}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(s.Dev, n, c), gen(ts, m, c), 0, gen(pj.coef, n, m))
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(pj.coef, n, m), gen(ts, m, c), 0, gen(pj.pr, n, c))
 	for i := 0; i < n; i++ {
-		d, q := s.Dev[i*c:(i+1)*c], pr[i*c:(i+1)*c]
-		dn[i], pn[i] = max(norm(d), 1e-12), max(norm(q), 1e-12)
+		d, q := s.Dev[i*c:(i+1)*c], pj.pr[i*c:(i+1)*c]
+		pj.dn[i], pj.pn[i] = max(norm(d), 1e-12), max(norm(q), 1e-12)
 		var sq float64
 		for j := range d {
-			x := d[j]/dn[i] - q[j]/pn[i]
+			x := d[j]/pj.dn[i] - q[j]/pj.pn[i]
 			sq += x * x
 		}
-		dist[i] = math.Sqrt(sq)
-		sa[i] = 1 - dist[i]/2
+		pj.dist[i] = math.Sqrt(sq)
+		pj.sa[i] = 1 - pj.dist[i]/2
 	}
+	return pj
+}
+
+// backward adds to dT (∂loss/∂T*) the gradient that flows back through the projection
+// score given dsa = ∂loss/∂s_a.
+func (pj *projection) backward(s *Sample, ts, dsa, dT []float64) {
+	c, n := s.C, s.G*s.G
+	m := len(ts) / c
+	dpr := make([]float64, n*c)
+	for i := 0; i < n; i++ {
+		if dsa[i] == 0 || pj.dist[i] == 0 {
+			continue
+		}
+		d, q, dq := s.Dev[i*c:(i+1)*c], pj.pr[i*c:(i+1)*c], dpr[i*c:(i+1)*c]
+		// s_a = 1 − ‖u − w‖/2 with u = d/‖d‖, w = d̃/‖d̃‖: ∂s_a/∂w = (u − w)/(2‖u − w‖),
+		// then through the normalisation w = d̃/‖d̃‖.
+		k := dsa[i] / (2 * pj.dist[i])
+		var wd float64
+		for j := range dq {
+			w := q[j] / pj.pn[i]
+			dq[j] = k * (d[j]/pj.dn[i] - w)
+			wd += dq[j] * w
+		}
+		for j := range dq {
+			dq[j] = (dq[j] - q[j]/pj.pn[i]*wd) / pj.pn[i]
+		}
+	}
+	// d̃ = coef T*, coef = D T*ᵀ: ∂T* += coefᵀ ∂d̃ + (∂d̃ T*ᵀ)ᵀ D.
+	dcoef := make([]float64, n*m)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(dpr, n, c), gen(ts, m, c), 0, gen(dcoef, n, m))
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(pj.coef, n, m), gen(dpr, n, c), 1, gen(dT, m, c))
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(dcoef, n, m), gen(s.Dev, n, c), 1, gen(dT, m, c))
+}
+
+// imageLoss returns the image score (the mean of the top max(1, N/100) values of the
+// map A = (s_a + 1 − s_n)/2) and the cross-entropy on the logits [1 − score, score],
+// and adds the loss's gradient with respect to s_a into dsa.
+func imageLoss(s *Sample, sa, dsa []float64) (score, loss float64) {
+	n := len(sa)
 	A := make([]float64, n)
 	for i := range A {
 		A[i] = (sa[i] + 1 - s.SN[i]) / 2
 	}
-	dsa := make([]float64, n)
-
-	// Image score and cross-entropy on [1 − A_img, A_img].
 	cnt := max(1, n/100)
 	order := make([]int, n)
 	for i := range order {
@@ -320,31 +411,42 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 		img += A[i]
 	}
 	img /= float64(cnt)
-	l.ImageScore = img
 	l0, l1 := 1-img, img
 	mx := max(l0, l1)
 	lse := mx + math.Log(math.Exp(l0-mx)+math.Exp(l1-mx))
 	p1 := math.Exp(l1 - lse)
 	if s.Label == 1 {
-		l.Image = lse - l1
+		loss = lse - l1
 	} else {
-		l.Image = lse - l0
+		loss = lse - l0
 	}
 	dimg := 2 * (p1 - float64(s.Label)) // ∂/∂l1 − ∂/∂l0 = (p1 − y1) − (p0 − y0)
 	for _, i := range order[:cnt] {
 		dsa[i] += dimg / float64(cnt) / 2
 	}
+	return img, loss
+}
 
-	// Pixel losses on [s_n; s_a] up-sampled to S×S.
+// pixelLoss returns the focal and dice losses on the pixel logits [s_n; s_a] up-sampled
+// to S×S and adds their gradient with respect to s_a into dsa.
+func pixelLoss(s *Sample, sa, dsa []float64) (focal, dice float64) {
 	S := s.Side
 	up0 := bilinear(s.SN, s.G, S)
 	up1 := bilinear(sa, s.G, S)
 	dup1 := make([]float64, S*S)
-	nel := float64(2 * S * S)
-	var inter, psum, tsum [2]float64
-	probs := make([][2]float64, S*S)
-	for i := range S * S {
-		t1 := s.Mask[i]
+	focal = focalLoss(up0, up1, s.Mask, dup1)
+	dice = diceLoss(up0, up1, s.Mask, dup1)
+	bilinearBack(dsa, dup1, s.G, S)
+	return focal, dice
+}
+
+// focalLoss returns the sigmoid focal loss (α = 0.25, γ = 2) of the two logit channels
+// against the mask (channel 0 against 1 − mask), averaged over both channels, and adds
+// its gradient with respect to the channel-1 logits into dup1.
+func focalLoss(up0, up1, mask, dup1 []float64) float64 {
+	nel := float64(2 * len(mask))
+	var focal float64
+	for i, t1 := range mask {
 		for ch, x := range [2]float64{up0[i], up1[i]} {
 			t := t1
 			if ch == 0 {
@@ -354,12 +456,23 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			ce := max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x)))
 			pt := pp*t + (1-pp)*(1-t)
 			at := focalAlpha*t + (1-focalAlpha)*(1-t)
-			l.Focal += at * ce * (1 - pt) * (1 - pt) / nel
+			focal += at * ce * (1 - pt) * (1 - pt) / nel
 			if ch == 1 {
 				dpt := pp * (1 - pp) * (2*t - 1)
 				dup1[i] += at * ((pp-t)*(1-pt)*(1-pt) - 2*ce*(1-pt)*dpt) / nel
 			}
 		}
+	}
+	return focal
+}
+
+// diceLoss returns the dice loss (smoothing 1) of the two-channel softmax of the logits
+// against [1 − mask, mask], summed over the channels, and adds its gradient with
+// respect to the channel-1 logits into dup1.
+func diceLoss(up0, up1, mask, dup1 []float64) float64 {
+	var inter, psum, tsum [2]float64
+	probs := make([][2]float64, len(mask))
+	for i, t1 := range mask {
 		q1 := 1 / (1 + math.Exp(up0[i]-up1[i]))
 		probs[i] = [2]float64{1 - q1, q1}
 		for ch, t := range [2]float64{1 - t1, t1} {
@@ -368,13 +481,13 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			tsum[ch] += t
 		}
 	}
+	var dice float64
 	var den [2]float64
 	for ch := range 2 {
 		den[ch] = psum[ch] + tsum[ch] + 1
-		l.Dice += 1 - (2*inter[ch]+1)/den[ch]
+		dice += 1 - (2*inter[ch]+1)/den[ch]
 	}
-	for i := range S * S {
-		t1 := s.Mask[i]
+	for i, t1 := range mask {
 		var dp [2]float64
 		for ch, t := range [2]float64{1 - t1, t1} {
 			dp[ch] = -(2*t*den[ch] - (2*inter[ch] + 1)) / (den[ch] * den[ch])
@@ -382,17 +495,19 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 		q0, q1 := probs[i][0], probs[i][1]
 		dup1[i] += (dp[1] - dp[0]) * q0 * q1
 	}
-	bilinearBack(dsa, dup1, s.G, S)
+	return dice
+}
 
-	// L_disc: mean over abnormal patches of min_m (1 − cos(M_j d^a_j, t*_m)).
+// discLoss returns L_disc, the mean over the abnormal reference patches of
+// min_m (1 − cos(d^a_j, t*_m)) (a non-defect patch counts 1), and adds its weighted
+// (WeightDisc) gradient into dT. tn holds the row norms of ts.
+func discLoss(s *Sample, ts, tn, dT []float64) float64 {
+	c, m := s.C, len(tn)
 	na := len(s.Defect)
-	tn := make([]float64, m)
-	for a := range m {
-		tn[a] = norm(ts[a*c : (a+1)*c])
-	}
+	var disc float64
 	for j := 0; j < na; j++ {
 		if !s.Defect[j] {
-			l.Disc += 1 / float64(na)
+			disc += 1 / float64(na)
 			continue
 		}
 		x := s.Values[j*c : (j+1)*c]
@@ -409,7 +524,7 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 				best, bc = a, cs
 			}
 		}
-		l.Disc += (1 - bc) / float64(na)
+		disc += (1 - bc) / float64(na)
 		if xn*tn[best] > 1e-8 {
 			ta := ts[best*c : (best+1)*c]
 			dta := dT[best*c : (best+1)*c]
@@ -419,8 +534,15 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			}
 		}
 	}
+	return disc
+}
 
-	// L_orth: mean over m, m' of (t̂_m·t̂_m' − δ)².
+// orthLoss returns L_orth, the mean over m, m' of (t̂_m·t̂_m' − δ)² for the normalised
+// rows t̂ of ts, and adds its weighted (WeightOrth) gradient into dT. tn holds the row
+// norms of ts.
+func orthLoss(ts, tn, dT []float64) float64 {
+	m := len(tn)
+	c := len(ts) / m
 	that := make([]float64, m*c)
 	for a := range m {
 		inv := 1 / max(tn[a], 1e-12)
@@ -428,6 +550,7 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			that[a*c+t] = ts[a*c+t] * inv
 		}
 	}
+	var orth float64
 	dhat := make([]float64, m*c)
 	for a := range m {
 		for b := range m {
@@ -438,7 +561,7 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			if a == b {
 				dot--
 			}
-			l.Orth += dot * dot / float64(m*m)
+			orth += dot * dot / float64(m*m)
 			k := WeightOrth * 2 * dot / float64(m*m)
 			for t := range c { // ∂/∂t̂_a of this term (the (b,a) term adds the same to t̂_b)
 				dhat[a*c+t] += k * that[b*c+t]
@@ -456,42 +579,7 @@ func Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, error) {
 			dT[a*c+t] += (dhat[a*c+t] - that[a*c+t]*dot) * inv
 		}
 	}
-
-	if g == nil {
-		return l, nil
-	}
-	// Back through the projection score.
-	dpr := make([]float64, n*c)
-	for i := 0; i < n; i++ {
-		if dsa[i] == 0 || dist[i] == 0 {
-			continue
-		}
-		d, q, dq := s.Dev[i*c:(i+1)*c], pr[i*c:(i+1)*c], dpr[i*c:(i+1)*c]
-		// s_a = 1 − ‖u − w‖/2 with u = d/‖d‖, w = d̃/‖d̃‖: ∂s_a/∂w = (u − w)/(2‖u − w‖),
-		// then through the normalisation w = d̃/‖d̃‖.
-		k := dsa[i] / (2 * dist[i])
-		var wd float64
-		for j := range dq {
-			w := q[j] / pn[i]
-			dq[j] = k * (d[j]/dn[i] - w)
-			wd += dq[j] * w
-		}
-		for j := range dq {
-			dq[j] = (dq[j] - q[j]/pn[i]*wd) / pn[i]
-		}
-	}
-	// d̃ = coef T*, coef = D T*ᵀ: ∂T* += coefᵀ ∂d̃ + (∂d̃ T*ᵀ)ᵀ D.
-	dcoef := make([]float64, n*m)
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(dpr, n, c), gen(ts, m, c), 0, gen(dcoef, n, m))
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(coef, n, m), gen(dpr, n, c), 1, gen(dT, m, c))
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(dcoef, n, m), gen(s.Dev, n, c), 1, gen(dT, m, c))
-	if scale != 1 {
-		for i := range dT {
-			dT[i] *= scale
-		}
-	}
-	e.backward(p, s, dT, g)
-	return l, nil
+	return orth
 }
 
 func norm(x []float64) float64 {

@@ -238,16 +238,38 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := readConfig(f, n, prefix, opt)
+	if err != nil {
+		return nil, err
+	}
+	p, err := takeParams(f, n, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Reshape the LayerScale/token tensors to plain vectors/matrices for the backend.
+	c := cfg.Width
+	p.cls = tensor.FromData(p.cls.Data, c)
+	p.pos = tensor.FromData(p.pos.Data, 1+cfg.PosGrid*cfg.PosGrid, c)
+	if p.registers != nil {
+		p.registers = tensor.FromData(p.registers.Data, cfg.Registers, c)
+	}
+	return newModel(cfg, p), nil
+}
+
+// readConfig infers the configuration from the tensors of naming scheme n under
+// prefix: the width and patch size from the patch embedding, the position grid,
+// the register count, the depth and the head count.
+func readConfig(f *weights.File, n names, prefix string, opt Options) (Config, error) {
 	pw := f.Tensors[prefix+n.patchW]
 	if len(pw.Shape) != 4 || pw.Shape[1] != 3 || pw.Shape[2] != pw.Shape[3] || pw.Shape[0] < 1 || pw.Shape[2] < 1 {
-		return nil, fmt.Errorf("dinov2: tensor %q has shape %v, want [C 3 p p]", prefix+n.patchW, pw.Shape)
+		return Config{}, fmt.Errorf("dinov2: tensor %q has shape %v, want [C 3 p p]", prefix+n.patchW, pw.Shape)
 	}
 	cfg := Config{Naming: n.kind, Prefix: prefix, Width: pw.Shape[0], Patch: pw.Shape[2]}
 	c := cfg.Width
 
 	pos, ok := f.Tensors[prefix+n.pos]
 	if !ok {
-		return nil, fmt.Errorf("dinov2: missing tensor %q (want shape [1 1+G² %d])", prefix+n.pos, c)
+		return Config{}, fmt.Errorf("dinov2: missing tensor %q (want shape [1 1+G² %d])", prefix+n.pos, c)
 	}
 	if len(pos.Shape) == 3 && pos.Shape[1] > 1 {
 		g := int(math.Round(math.Sqrt(float64(pos.Shape[1] - 1))))
@@ -256,54 +278,77 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 		}
 	}
 	if cfg.PosGrid == 0 {
-		return nil, fmt.Errorf("dinov2: tensor %q has shape %v, want [1 1+G² %d] (a square grid G×G plus CLS)", prefix+n.pos, pos.Shape, c)
+		return Config{}, fmt.Errorf("dinov2: tensor %q has shape %v, want [1 1+G² %d] (a square grid G×G plus CLS)", prefix+n.pos, pos.Shape, c)
 	}
 	if r, ok := f.Tensors[prefix+n.regs]; ok && len(r.Shape) == 3 {
 		cfg.Registers = r.Shape[1]
 	}
+	var err error
+	if cfg.Depth, err = blockDepth(f, prefix+n.blockPrefix); err != nil {
+		return Config{}, err
+	}
+	if cfg.Heads, err = headCount(f, c, opt.Heads); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
 
-	// Depth: the block indices under the block prefix must be 0…depth−1.
+// blockDepth returns the number of transformer blocks: the block indices under the
+// block prefix bp must be 0…depth−1.
+func blockDepth(f *weights.File, bp string) (int, error) {
 	maxIdx, seen := -1, map[int]bool{}
 	for name := range f.Tensors {
-		rest, ok := strings.CutPrefix(name, prefix+n.blockPrefix)
+		rest, ok := strings.CutPrefix(name, bp)
 		if !ok {
 			continue
 		}
 		num, _, _ := strings.Cut(rest, ".")
 		i, err := strconv.Atoi(num)
 		if err != nil || i < 0 || strconv.Itoa(i) != num {
-			return nil, fmt.Errorf("dinov2: unexpected tensor %q (shape %v): block index %q is not a number", name, f.Tensors[name].Shape, num)
+			return 0, fmt.Errorf("dinov2: unexpected tensor %q (shape %v): block index %q is not a number", name, f.Tensors[name].Shape, num)
 		}
 		maxIdx, seen[i] = max(maxIdx, i), true
 	}
 	if maxIdx < 0 {
-		return nil, fmt.Errorf("dinov2: no transformer blocks (%s0.*) in the file", prefix+n.blockPrefix)
+		return 0, fmt.Errorf("dinov2: no transformer blocks (%s0.*) in the file", bp)
 	}
 	if len(seen) != maxIdx+1 {
 		gap := 0
 		for seen[gap] {
 			gap++
 		}
-		return nil, fmt.Errorf("dinov2: block %d is missing: no tensor %s%d.* although blocks up to %d exist", gap, prefix+n.blockPrefix, gap, maxIdx)
+		return 0, fmt.Errorf("dinov2: block %d is missing: no tensor %s%d.* although blocks up to %d exist", gap, bp, gap, maxIdx)
 	}
-	cfg.Depth = maxIdx + 1
+	return maxIdx + 1, nil
+}
 
+// headCount returns the attention head count of a width-c model: the given one
+// (heads > 0), else the file's metadata, else c/64; it must divide c.
+func headCount(f *weights.File, c, heads int) (int, error) {
+	var h int
 	switch {
-	case opt.Heads > 0:
-		cfg.Heads = opt.Heads
-	case opt.Heads < 0:
-		return nil, fmt.Errorf("dinov2: heads = %d, want a positive number", opt.Heads)
+	case heads > 0:
+		h = heads
+	case heads < 0:
+		return 0, fmt.Errorf("dinov2: heads = %d, want a positive number", heads)
 	case headsFromMetadata(f.Metadata) > 0:
-		cfg.Heads = headsFromMetadata(f.Metadata)
+		h = headsFromMetadata(f.Metadata)
 	case c%64 == 0:
-		cfg.Heads = c / 64
+		h = c / 64
 	default:
-		return nil, fmt.Errorf("dinov2: cannot infer the number of heads of a width-%d model (not a multiple of 64): give it explicitly (Options.Heads, ideal --heads), in the file's metadata (num_attention_heads) or in a config.json beside it", c)
+		return 0, fmt.Errorf("dinov2: cannot infer the number of heads of a width-%d model (not a multiple of 64): give it explicitly (Options.Heads, ideal --heads), in the file's metadata (num_attention_heads) or in a config.json beside it", c)
 	}
-	if c%cfg.Heads != 0 {
-		return nil, fmt.Errorf("dinov2: width %d does not split into %d heads", c, cfg.Heads)
+	if c%h != 0 {
+		return 0, fmt.Errorf("dinov2: width %d does not split into %d heads", c, h)
 	}
+	return h, nil
+}
 
+// takeParams takes every tensor of the model described by cfg, checking the shapes,
+// and reports every problem at once, including tensors of the model's own name
+// spaces that are not part of it.
+func takeParams(f *weights.File, n names, cfg Config) (*params, error) {
+	c, prefix := cfg.Width, cfg.Prefix
 	l := &loader{f: f, prefix: prefix, used: map[string]bool{}}
 	p := &params{
 		patchW: l.take(n.patchW, c, 3, cfg.Patch, cfg.Patch),
@@ -341,13 +386,7 @@ func FromFile(f *weights.File, opt Options) (*Model, error) {
 	if err := l.err(); err != nil {
 		return nil, err
 	}
-	// Reshape the LayerScale/token tensors to plain vectors/matrices for the backend.
-	p.cls = tensor.FromData(p.cls.Data, c)
-	p.pos = tensor.FromData(p.pos.Data, 1+cfg.PosGrid*cfg.PosGrid, c)
-	if p.registers != nil {
-		p.registers = tensor.FromData(p.registers.Data, cfg.Registers, c)
-	}
-	return newModel(cfg, p), nil
+	return p, nil
 }
 
 func takeBlock(l *loader, n names, bp string, c int) block {

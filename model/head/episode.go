@@ -115,11 +115,36 @@ func gridOf(what string, n int) (int, error) {
 // outside their masks as given (an empty mask contributes all its patches; its
 // fallback mask, chosen afterwards from the deviations, does not change the pool).
 func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Episode, error) {
+	n, c, g, err := m.checkReferences(normals, abnormals)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := normalPool(normals, abnormals, n, c)
+	if err != nil {
+		return nil, err
+	}
+	rows := len(pool) / c
+	e := &Episode{m: m, g: g, c: c, normals: m.be.Upload(pool, rows, c)}
+	e.k = min(m.cfg.TopK, rows)
+	e.r = min(m.cfg.TopR, e.k)
+	if len(abnormals) == 0 {
+		e.k, e.r = 1, 0 // s_n needs only the nearest normal patch
+		return e, nil
+	}
+	if err := e.encodeAbnormals(abnormals, n); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// checkReferences validates the references of an episode and returns their patch
+// count n, width c and grid side g.
+func (m *Model) checkReferences(normals []*tensor.Dense, abnormals []Abnormal) (n, c, g int, err error) {
 	if len(normals) == 0 && len(abnormals) == 0 {
-		return nil, errors.New("head: an episode needs at least one normal or abnormal reference")
+		return 0, 0, 0, errors.New("head: an episode needs at least one normal or abnormal reference")
 	}
 	if len(abnormals) > 0 && m.w == nil {
-		return nil, errors.New("head: abnormal references need head weights")
+		return 0, 0, 0, errors.New("head: abnormal references need head weights")
 	}
 	var first *tensor.Dense
 	if len(normals) > 0 {
@@ -128,15 +153,14 @@ func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Epis
 		first = abnormals[0].Features
 	}
 	if first == nil || len(first.Shape) != 2 {
-		return nil, errors.New("head: reference features must have shape [N C]")
+		return 0, 0, 0, errors.New("head: reference features must have shape [N C]")
 	}
-	n, c := first.Shape[0], first.Shape[1]
+	n, c = first.Shape[0], first.Shape[1]
 	if m.w != nil && c != m.w.C() {
-		return nil, fmt.Errorf("head: reference features are %d wide, the head expects %d", c, m.w.C())
+		return 0, 0, 0, fmt.Errorf("head: reference features are %d wide, the head expects %d", c, m.w.C())
 	}
-	g, err := gridOf("references", n)
-	if err != nil {
-		return nil, err
+	if g, err = gridOf("references", n); err != nil {
+		return 0, 0, 0, err
 	}
 	check := func(what string, t *tensor.Dense) error {
 		if err := checkFeatures(what, t, c); err != nil {
@@ -149,49 +173,49 @@ func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Epis
 	}
 	for i, t := range normals {
 		if err := check(fmt.Sprintf("normal reference %d", i+1), t); err != nil {
-			return nil, err
+			return 0, 0, 0, err
 		}
 	}
 	for i, a := range abnormals {
 		if err := check(fmt.Sprintf("abnormal reference %d", i+1), a.Features); err != nil {
-			return nil, err
+			return 0, 0, 0, err
 		}
 		if len(a.Mask) != n {
-			return nil, fmt.Errorf("head: abnormal reference %d: mask has %d patches, features %d", i+1, len(a.Mask), n)
+			return 0, 0, 0, fmt.Errorf("head: abnormal reference %d: mask has %d patches, features %d", i+1, len(a.Mask), n)
 		}
 	}
+	return n, c, g, nil
+}
 
-	// The normal pool: the normal references, or (n = 0) the abnormal references'
-	// patches outside their masks.
+// normalPool returns the normal patches [rows, C] of an episode: the normal
+// references, or (without any) the abnormal references' patches outside their masks.
+func normalPool(normals []*tensor.Dense, abnormals []Abnormal, n, c int) ([]float32, error) {
 	var pool []float32
 	if len(normals) > 0 {
 		pool = make([]float32, 0, len(normals)*n*c)
 		for _, t := range normals {
 			pool = append(pool, t.Data...)
 		}
-	} else {
-		for _, a := range abnormals {
-			for p := 0; p < n; p++ {
-				if !a.Mask[p] {
-					pool = append(pool, a.Features.Data[p*c:(p+1)*c]...)
-				}
+		return pool, nil
+	}
+	for _, a := range abnormals {
+		for p := 0; p < n; p++ {
+			if !a.Mask[p] {
+				pool = append(pool, a.Features.Data[p*c:(p+1)*c]...)
 			}
 		}
-		if len(pool) == 0 {
-			return nil, errors.New("head: no normal references and the abnormal masks cover every patch: no normal patches to compare with")
-		}
 	}
-	rows := len(pool) / c
-	be := m.be
-	e := &Episode{m: m, g: g, c: c, normals: be.Upload(pool, rows, c)}
-	e.k = min(m.cfg.TopK, rows)
-	e.r = min(m.cfg.TopR, e.k)
-	if len(abnormals) == 0 {
-		e.k, e.r = 1, 0 // s_n needs only the nearest normal patch
-		return e, nil
+	if len(pool) == 0 {
+		return nil, errors.New("head: no normal references and the abnormal masks cover every patch: no normal patches to compare with")
 	}
+	return pool, nil
+}
 
-	// Abnormal references: NVE, masks (with fallback), position code, IDE.
+// encodeAbnormals prepares the abnormal references (n patches each): their
+// NVE-denoised features, their defect masks (with the empty-mask fallback) and
+// position code, and T*, the IDE's encoding of them. On error the episode is closed.
+func (e *Episode) encodeAbnormals(abnormals []Abnormal, n int) error {
+	be, c := e.m.be, e.c
 	na := len(abnormals) * n
 	feats := make([]float32, 0, na*c)
 	for _, a := range abnormals {
@@ -201,7 +225,28 @@ func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Epis
 	defer be.Free(fa)
 	e.abnNVE = be.Zeros(na, c)
 	e.nve(e.abnNVE, fa, na)
+	maskLogits, err := e.defectMasks(abnormals, n)
+	if err != nil {
+		return err
+	}
+	keys := be.Upload(e.pos, na, c)
+	defer be.Free(keys)
+	be.AddScaled(keys, keys, fa, 1) // K = F^a + P
+	mt := be.Upload(maskLogits, na)
+	defer be.Free(mt)
+	e.tstar = e.m.encode(keys, e.abnNVE, mt)
+	return nil
+}
+
+// defectMasks sets the episode's final defect masks, an empty mask replaced by the
+// reference's max(1, N/100) patches of largest NVE deviation (with a warning), and the
+// position code of the keys; it returns the attention mask logits (MaskLogit outside
+// the masks). On error the episode is closed.
+func (e *Episode) defectMasks(abnormals []Abnormal, n int) ([]float32, error) {
+	be, g, c := e.m.be, e.g, e.c
+	na := len(abnormals) * n
 	var dev []float32
+	var err error
 	e.masks = make([][]bool, len(abnormals))
 	e.pos = make([]float32, 0, na*c)
 	maskLogits := make([]float32, na)
@@ -229,13 +274,7 @@ func (m *Model) NewEpisode(normals []*tensor.Dense, abnormals []Abnormal) (*Epis
 			}
 		}
 	}
-	keys := be.Upload(e.pos, na, c)
-	defer be.Free(keys)
-	be.AddScaled(keys, keys, fa, 1) // K = F^a + P
-	mt := be.Upload(maskLogits, na)
-	defer be.Free(mt)
-	e.tstar = m.encode(keys, e.abnNVE, mt)
-	return e, nil
+	return maskLogits, nil
 }
 
 func anyTrue(b []bool) bool {
