@@ -31,4 +31,9 @@
 // writes the results folder of 'ideal eval --out DIR' (metrics.json, metrics.csv,
 // scores.csv, view.json with the G×G maps, the S×S maps and overlays), rewritten after
 // every class.
+//
+// Maps evaluates anomaly maps written by any tool (float32 TIFFs in the official MVTec
+// AD layout, MAPS/<class>/test/<type>/<name>.tiff, such as FileSink.SaveMaps writes)
+// against a data set's ground truth, with the same per-class metrics: 'ideal metrics'
+// is a thin consumer of it.
 package eval // import "github.com/ideal-fsad/ideal/eval"

@@ -177,7 +177,7 @@ type run struct {
 	rep    *Report
 	start  time.Time
 	stats0 ideal.Stats
-	acc    *metrics.PixelAccumulator
+	cm     *classMetrics
 }
 
 func newRun(det *ideal.Detector, ds *data.Dataset, opts Options, sink Sink) (*run, error) {
@@ -202,7 +202,7 @@ func newRun(det *ideal.Detector, ds *data.Dataset, opts Options, sink Sink) (*ru
 		return nil, err
 	}
 	r := &run{det: det, ds: ds, opts: opts, sink: sink, eps: eps, start: time.Now(), stats0: det.Stats(),
-		acc: metrics.NewPixelAccumulator(0)}
+		cm: newClassMetrics()}
 	r.rep = r.header()
 	if opts.Backbone != "" {
 		if r.rep.BackboneID, err = featcache.BackboneID(opts.Backbone); err != nil {
@@ -324,9 +324,7 @@ func (r *run) class(ctx context.Context, ep *data.Episode) (metrics.ClassResult,
 	for _, w := range e.Warnings() {
 		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("class %s: %s", ep.Class, w))
 	}
-	r.acc.Reset()
-	var scores []float64
-	var labels []bool
+	r.cm.reset()
 	for _, s := range ep.Queries {
 		if err := r.cancelled(ctx); err != nil {
 			return cr, err
@@ -341,18 +339,9 @@ func (r *run) class(ctx context.Context, ep *data.Episode) (metrics.ClassResult,
 		if err := r.sink.Query(q); err != nil {
 			return cr, err
 		}
-		scores = append(scores, float64(q.Result.ImageScore))
-		labels = append(labels, s.Anomalous)
+		r.cm.addImage(float64(q.Result.ImageScore), s.Anomalous)
 	}
-	img, err := metrics.ImageMetrics(scores, labels)
-	if err != nil {
-		return cr, fmt.Errorf("class %s: %w", ep.Class, err)
-	}
-	pr, err := r.acc.Result(r.opts.ProLimit)
-	if err != nil {
-		return cr, fmt.Errorf("class %s: %w", ep.Class, err)
-	}
-	return metrics.NewClassResult(ep.Class, img, pr), nil
+	return r.cm.result(ep.Class, r.opts.ProLimit)
 }
 
 // query scores one query and adds its pixel map to the class's accumulator. A bad
@@ -378,7 +367,7 @@ func (r *run) query(ctx context.Context, e *ideal.Episode, class string, s data.
 		mask = m.Pix
 	}
 	pix := res.PixelMap()
-	if err := r.acc.Add(res.Side, res.Side, pix, mask); err != nil {
+	if err := r.cm.addPixels(res.Side, res.Side, pix, mask); err != nil {
 		return nil, r.skip(s.Path, err)
 	}
 	return &Query{Class: class, Sample: s, Result: res, Pixels: pix}, nil
@@ -423,3 +412,47 @@ type stopError struct{ err error }
 
 func (e *stopError) Error() string { return e.err.Error() }
 func (e *stopError) Unwrap() error { return e.err }
+
+// classMetrics turns one class's image scores and pixel maps into its metrics (spec
+// §10): the accumulation Run and Maps share. The pixel accumulator is reused by every
+// class.
+type classMetrics struct {
+	acc    *metrics.PixelAccumulator
+	scores []float64
+	labels []bool
+}
+
+func newClassMetrics() *classMetrics { return &classMetrics{acc: metrics.NewPixelAccumulator(0)} }
+
+// reset starts a class.
+func (c *classMetrics) reset() {
+	c.acc.Reset()
+	c.scores, c.labels = nil, nil
+}
+
+// reserve makes room for n pixels.
+func (c *classMetrics) reserve(n int) { c.acc.Reserve(n) }
+
+// addPixels adds an image's w×h pixel map and its mask (nil for a normal image).
+func (c *classMetrics) addPixels(w, h int, pix []float32, mask []bool) error {
+	return c.acc.Add(w, h, pix, mask)
+}
+
+// addImage adds an image's score.
+func (c *classMetrics) addImage(score float64, anomalous bool) {
+	c.scores = append(c.scores, score)
+	c.labels = append(c.labels, anomalous)
+}
+
+// result is the class's metrics, AU-PRO up to proLimit.
+func (c *classMetrics) result(class string, proLimit float64) (metrics.ClassResult, error) {
+	img, err := metrics.ImageMetrics(c.scores, c.labels)
+	if err != nil {
+		return metrics.ClassResult{}, fmt.Errorf("class %s: %w", class, err)
+	}
+	pr, err := c.acc.Result(proLimit)
+	if err != nil {
+		return metrics.ClassResult{}, fmt.Errorf("class %s: %w", class, err)
+	}
+	return metrics.NewClassResult(class, img, pr), nil
+}

@@ -208,12 +208,7 @@ func writeOutputs(dir string, rep *Report, scores []scoreRow, view *results.Mani
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	err := atomicfile.Write(filepath.Join(dir, "metrics.json"), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	})
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, "metrics.json"), rep); err != nil {
 		return err
 	}
 	if err := atomicfile.Write(filepath.Join(dir, "metrics.csv"), func(w io.Writer) error { return writeMetricsCSV(w, rep) }); err != nil {
@@ -230,6 +225,16 @@ func writeOutputs(dir string, rep *Report, scores []scoreRow, view *results.Mani
 		return nil
 	}
 	return results.Write(dir, view)
+}
+
+// writeJSON writes v as indented JSON to path, atomically: metrics.json of Run and
+// Maps.
+func writeJSON(path string, v any) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
 }
 
 func writeMetricsCSV(w io.Writer, rep *Report) error {

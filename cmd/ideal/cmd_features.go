@@ -1,11 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,8 +10,10 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ideal-fsad/ideal/featcache"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/cli"
+	"github.com/ideal-fsad/ideal/kernels"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
@@ -26,76 +25,74 @@ func init() {
 
 const featuresUsage = "--backbone FILE [--size S] [--backend NAME] [--heads H] IMAGE... -o OUT"
 
-func runFeatures(args []string) error {
+// featuresOptions are the parsed flags of ideal features.
+type featuresOptions struct {
+	backbone, backend, prefix, out string
+	size, heads                    int
+	images                         []string
+}
+
+func parseFeaturesFlags(args []string) (featuresOptions, error) {
 	fs := newFlagSet("features", featuresUsage)
-	backbone := fs.String("backbone", "", "DINOv2 weights: safetensors, .pth state dict or TorchScript, Hugging Face or torch-hub names")
-	size := fs.Int("size", 448, "input side S in pixels, a multiple of the patch size (14)")
-	backendName := fs.String("backend", "cpu", "compute backend: "+backendNames)
-	heads := fs.Int("heads", 0, "attention heads (0: from the weights' metadata, a config.json beside them, or width/64)")
-	prefix := fs.String("prefix", "", "tensor name prefix of the backbone inside the file (default: detected)")
-	out := fs.String("o", "", "output: a .safetensors file for one image, a folder (one <name>.safetensors per image) for several")
-	images, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	var o featuresOptions
+	fs.StringVar(&o.backbone, "backbone", "", "DINOv2 weights: safetensors, .pth state dict or TorchScript, Hugging Face or torch-hub names")
+	fs.IntVar(&o.size, "size", 448, "input side S in pixels, a multiple of the patch size (14)")
+	fs.StringVar(&o.backend, "backend", "cpu", "compute backend: "+backendNames)
+	fs.IntVar(&o.heads, "heads", 0, "attention heads (0: from the weights' metadata, a config.json beside them, or width/64)")
+	fs.StringVar(&o.prefix, "prefix", "", "tensor name prefix of the backbone inside the file (default: detected)")
+	fs.StringVar(&o.out, "o", "", "output: a .safetensors file for one image, a folder (one <name>.safetensors per image) for several")
+	var err error
+	if o.images, err = parseInterspersed(fs, args); err != nil {
+		return o, err
 	}
 	switch {
-	case *backbone == "":
-		return usageErrorf("--backbone is required")
-	case *out == "":
-		return usageErrorf("-o is required")
-	case len(images) == 0:
-		return usageErrorf("no images given")
-	case *heads < 0:
-		return usageErrorf("--heads %d: want 0 (from the weights) or a positive count", *heads)
+	case o.backbone == "":
+		return o, usageErrorf("--backbone is required")
+	case o.out == "":
+		return o, usageErrorf("-o is required")
+	case len(o.images) == 0:
+		return o, usageErrorf("no images given")
+	case o.heads < 0:
+		return o, usageErrorf("--heads %d: want 0 (from the weights) or a positive count", o.heads)
 	}
-	outPaths, err := featureOutputs(images, *out)
+	return o, nil
+}
+
+// runFeatures runs the backbone on each image and writes its features with the
+// metadata of an ideal-features file (dinov2.ReadFeaturesFile reads it back). It
+// calls the model directly rather than through ideal.Detector, which takes no --prefix
+// and writes nothing.
+func runFeatures(args []string) error {
+	o, err := parseFeaturesFlags(args)
 	if err != nil {
 		return err
 	}
-	model, err := loadBackbone(*backbone, *size, dinov2.Options{Heads: *heads, Prefix: *prefix})
+	outPaths, err := featureOutputs(o.images, o.out)
 	if err != nil {
 		return err
 	}
-	hash, err := fileSHA256(*backbone)
+	model, err := loadBackbone(o.backbone, o.size, dinov2.Options{Heads: o.heads, Prefix: o.prefix})
 	if err != nil {
 		return err
 	}
-	b, err := openBackend(*backendName)
+	hash, err := featcache.BackboneID(o.backbone)
+	if err != nil {
+		return err
+	}
+	b, err := openBackend(o.backend)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-
+	md := map[string]string{"format": "ideal-features", "patch": strconv.Itoa(model.Patch), "size": strconv.Itoa(o.size),
+		"grid": strconv.Itoa(o.size / model.Patch), "width": strconv.Itoa(model.Width),
+		"backbone": filepath.Base(o.backbone), "backbone_sha256": hash, "backend": b.Name()}
 	var bar *progressbar.ProgressBar
-	if len(images) > 1 {
-		bar = progressbar.NewOptions(len(images), progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("features"), progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+	if len(o.images) > 1 {
+		bar = newBar(len(o.images), "features")
 	}
-	g := *size / model.Patch
-	for i, img := range images {
-		px, w, h, err := imaging.Preprocess(img, *size)
-		if err != nil {
-			return err
-		}
-		f, err := model.Features(b, px, *size)
-		if err != nil {
-			return fmt.Errorf("%s: %w", img, err)
-		}
-		md := map[string]string{
-			"format":          "ideal-features",
-			"image":           filepath.Base(img),
-			"image_width":     strconv.Itoa(w),
-			"image_height":    strconv.Itoa(h),
-			"patch":           strconv.Itoa(model.Patch),
-			"size":            strconv.Itoa(*size),
-			"grid":            strconv.Itoa(g),
-			"width":           strconv.Itoa(model.Width),
-			"backbone":        filepath.Base(*backbone),
-			"backbone_sha256": hash,
-			"backend":         b.Name(),
-		}
-		if err := weights.WriteSafetensors(outPaths[i], map[string]*tensor.Dense{"features": f}, md); err != nil {
+	for i, img := range o.images {
+		if err := writeFeatures(model, b, img, o.size, md, outPaths[i]); err != nil {
 			return err
 		}
 		if bar != nil {
@@ -106,6 +103,21 @@ func runFeatures(args []string) error {
 		bar.Finish()
 	}
 	return nil
+}
+
+// writeFeatures computes one image's features at side size and writes them to out,
+// with the metadata md and the image's own.
+func writeFeatures(model *dinov2.Model, b kernels.Backend, img string, size int, md map[string]string, out string) error {
+	px, w, h, err := imaging.Preprocess(img, size)
+	if err != nil {
+		return err
+	}
+	f, err := model.Features(b, px, size)
+	if err != nil {
+		return fmt.Errorf("%s: %w", img, err)
+	}
+	md["image"], md["image_width"], md["image_height"] = filepath.Base(img), strconv.Itoa(w), strconv.Itoa(h)
+	return weights.WriteSafetensors(out, map[string]*tensor.Dense{"features": f}, md)
 }
 
 // featureOutputs maps each image to its output file: out itself for one image (unless
@@ -128,19 +140,6 @@ func featureOutputs(images []string, out string) ([]string, error) {
 		paths[i] = filepath.Join(out, name)
 	}
 	return paths, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // parseInterspersed parses flags that may follow positional arguments (cli.Interspersed)
