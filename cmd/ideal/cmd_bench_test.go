@@ -33,7 +33,7 @@ func TestBenchNames(t *testing.T) {
 
 // runBenchJSON runs ideal bench at a tiny size with the given backends and returns
 // the JSON report.
-func runBenchJSON(t *testing.T, backends string) benchReport {
+func runBenchJSON(t *testing.T, backends string) kernelbench.Report {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bench.json")
 	if code := run([]string{"bench", "--backend", backends, "--size", "56", "--reps", "1", "--json", out}); code != 0 {
@@ -43,7 +43,7 @@ func runBenchJSON(t *testing.T, backends string) benchReport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep benchReport
+	var rep kernelbench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}

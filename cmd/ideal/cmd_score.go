@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ideal-fsad/ideal"
-	"github.com/ideal-fsad/ideal/imaging"
-	"github.com/ideal-fsad/ideal/internal/atomicfile"
 	"github.com/ideal-fsad/ideal/internal/cli"
-	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/results"
+	"github.com/ideal-fsad/ideal/results/scorerun"
 )
 
 func init() {
@@ -39,20 +33,6 @@ size, float32 TIFF). The overlay colours span the range of A over all queries of
 --out also writes DIR/view.json and DIR/maps/NAME.maps.safetensors (the G×G maps A, s_n
 and s_a) for the desktop viewer: 'ideal-view DIR' opens the run. A query's ground truth
 is recorded there when a mask NAME_mask.png lies beside it.`
-
-// scoreQueryJSON is one query of the --json output.
-type scoreQueryJSON struct {
-	Path           string      `json:"path"`
-	ImageScore     float32     `json:"image_score"`
-	Map            [][]float32 `json:"map"`
-	NormalScore    [][]float32 `json:"normal_score"`
-	DeviationScore [][]float32 `json:"deviation_score"`
-}
-
-type scoreJSON struct {
-	Warnings []string         `json:"warnings,omitempty"`
-	Queries  []scoreQueryJSON `json:"queries"`
-}
 
 // scoreFlags are ideal score's flags.
 type scoreFlags struct {
@@ -167,143 +147,24 @@ func runScore(args []string) error {
 	return nil
 }
 
-// writeScoreOutputs writes --json and --out.
+// writeScoreOutputs writes --json (scorerun.WriteJSON) and --out (scorerun.WriteFolder).
 func writeScoreOutputs(o *scoreFlags, scored []*ideal.Result, warnings []string) error {
 	if o.json != "" {
-		if err := writeScoreJSON(o.json, o.queries, scored, warnings); err != nil {
+		if err := scorerun.WriteJSON(o.json, o.queries, scored, warnings); err != nil {
 			return err
 		}
 	}
 	if o.out == "" {
 		return nil
 	}
-	names, err := writeScoreImages(o.out, o.queries, scored)
-	if err != nil {
-		return err
-	}
-	m := &results.Manifest{Tool: "ideal score", Head: o.head, Size: scored[0].Side,
-		Episodes: []results.Episode{{Normal: o.normals}}}
-	for _, p := range o.all() {
-		if !ideal.IsFeaturesFile(p) {
-			m.Backbone = o.backbone // some input is an image
+	for _, d := range []string{o.out, filepath.Join(o.out, "maps")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
 		}
 	}
+	run := scorerun.Run{Tool: "ideal score", Backbone: o.backbone, Head: o.head, Normals: o.normals, Queries: o.queries}
 	for i, a := range o.abnormals {
-		m.Episodes[0].Abnormal = append(m.Episodes[0].Abnormal, results.Reference{Path: a, Mask: o.masks[i]})
+		run.Abnormals = append(run.Abnormals, results.Reference{Path: a, Mask: o.masks[i]})
 	}
-	if m.Episodes[0].Queries, err = writeScoreMaps(o.out, o.queries, scored, names); err != nil {
-		return err
-	}
-	return results.Write(o.out, m)
-}
-
-func gridRows(v []float32, g int) [][]float32 {
-	rows := make([][]float32, g)
-	for i := range rows {
-		rows[i] = v[i*g : (i+1)*g]
-	}
-	return rows
-}
-
-func writeScoreJSON(path string, queries []string, scored []*ideal.Result, warnings []string) error {
-	out := scoreJSON{Warnings: warnings, Queries: make([]scoreQueryJSON, len(scored))}
-	for i, r := range scored {
-		out.Queries[i] = scoreQueryJSON{Path: queries[i], ImageScore: r.ImageScore,
-			Map: gridRows(r.Map, r.Grid), NormalScore: gridRows(r.NormalScore, r.Grid),
-			DeviationScore: gridRows(r.DeviationScore, r.Grid)}
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", " ")
-		return enc.Encode(out)
-	})
-}
-
-// writeScoreMaps writes each query's G×G maps to dir/maps/NAME.maps.safetensors and
-// returns the queries of the results manifest. A query's ground truth is NAME_mask.png
-// beside it, when that file exists (results.GroundTruthBeside). A query given twice is
-// listed once.
-func writeScoreMaps(dir string, queries []string, scored []*ideal.Result, names []string) ([]results.Query, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "maps"), 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
-	var qs []results.Query
-	seen := map[string]bool{}
-	for i, p := range queries {
-		r := scored[i]
-		if abs, err := filepath.Abs(p); err == nil {
-			if seen[abs] {
-				fmt.Fprintf(os.Stderr, "warning: %s is given twice; %s lists it once\n", p, results.FileName)
-				continue
-			}
-			seen[abs] = true
-		}
-		q := results.Query{Path: p, Label: -1, ImageScore: r.ImageScore, Grid: r.Grid,
-			Maps: filepath.Join(dir, "maps", names[i]+results.MapsExt), Mask: results.GroundTruthBeside(p)}
-		if err := results.WriteMaps(q.Maps, r.Grid, r.Map, r.NormalScore, r.DeviationScore); err != nil {
-			return nil, err
-		}
-		qs = append(qs, q)
-	}
-	return qs, nil
-}
-
-// writeScoreImages writes each query's overlay and full-size map into dir and returns
-// the names (NAME) it gave the queries' files. The overlays' jet colours span the
-// range of A over all queries.
-func writeScoreImages(dir string, queries []string, scored []*ideal.Result) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
-	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, r := range scored {
-		for _, v := range r.Map {
-			lo, hi = min(lo, v), max(hi, v)
-		}
-	}
-	hi = max(hi, lo+1e-6)
-	jet, err := imaging.LookupColormap("jet")
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]int{}
-	names := make([]string, len(queries))
-	for i, p := range queries {
-		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-		if used[name]++; used[name] > 1 {
-			name = fmt.Sprintf("%s_%d", name, used[name])
-		}
-		names[i] = name
-		if err := writeScoreImage(dir, name, p, scored[i], lo, hi, jet); err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
-}
-
-// writeScoreImage writes NAME_map.tiff (A at the image's size, or S×S for features)
-// and NAME_overlay.png (A in [lo, hi] coloured, half over the image).
-func writeScoreImage(dir, name, path string, r *ideal.Result, lo, hi float32, c imaging.Colormap) error {
-	var base *imaging.RGB
-	w, h := r.Side, r.Side
-	if r.W > 0 {
-		var err error
-		if base, err = imaging.LoadRGB(path); err != nil {
-			return err
-		}
-		w, h = base.W, base.H
-	}
-	full := r.Upsample(h, w)
-	if err := mapio.Write(filepath.Join(dir, name+"_map.tiff"), &mapio.Map{W: w, H: h, Pix: full}); err != nil {
-		return err
-	}
-	scaled := make([]float32, len(full))
-	for i, v := range full {
-		scaled[i] = (v - lo) / (hi - lo)
-	}
-	img := c.Colorize(scaled, w, h)
-	if base != nil {
-		img = imaging.Overlay(base, scaled, c, 0.5)
-	}
-	return imaging.WritePNG(filepath.Join(dir, name+"_overlay.png"), img)
+	return scorerun.WriteFolder(o.out, run, scored, func(s string) { fmt.Fprintf(os.Stderr, "warning: %s\n", s) })
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/results"
+	"github.com/ideal-fsad/ideal/results/scorerun"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -85,7 +86,7 @@ func testScoreJSON(t *testing.T, backend string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got scoreJSON
+	var got scorerun.JSON
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestScoreNormalOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(out)
-	var got scoreJSON
+	var got scorerun.JSON
 	if err := json.Unmarshal(raw, &got); err != nil || len(got.Queries) != 2 {
 		t.Fatalf("%v, %d queries", err, len(got.Queries))
 	}
@@ -239,7 +240,7 @@ func TestScoreImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(p("s.json"))
-	var got scoreJSON
+	var got scorerun.JSON
 	if err := json.Unmarshal(raw, &got); err != nil || len(got.Queries) != 1 || len(got.Queries[0].Map) != 7 {
 		t.Fatalf("%v: %s", err, raw)
 	}
@@ -272,7 +273,7 @@ func imageSize(path string) (int, int, error) {
 // checkScoreView reads the results folder that ideal score --out wrote and checks that
 // its one episode holds the queries of the --json output in order, with the same image
 // scores and maps, and returns the manifest.
-func checkScoreView(t *testing.T, dir string, js scoreJSON) *results.Manifest {
+func checkScoreView(t *testing.T, dir string, js scorerun.JSON) *results.Manifest {
 	t.Helper()
 	m, err := results.Read(dir)
 	if err != nil {
@@ -343,7 +344,7 @@ func TestScoreViewImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(p("s.json"))
-	var js scoreJSON
+	var js scorerun.JSON
 	if err := json.Unmarshal(raw, &js); err != nil {
 		t.Fatal(err)
 	}

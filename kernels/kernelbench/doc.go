@@ -3,8 +3,9 @@
 // (the four matmuls of a block, self- and cross-attention, layer norm, the patch
 // embedding, the head's search, NVE and projection, and one whole transformer block);
 // model/modelbench adds the model stages (backbone, head, query). `ideal bench`
-// times them with Measure on each backend; kerneltest.BenchAll runs the same cases
-// under `go test -bench`.
+// times them with MeasureAll on each backend (ParseBackends, Measure per backend,
+// WriteTable, WriteReport); kerneltest.BenchAll runs the same cases under
+// `go test -bench`.
 //
 // A case sets up its inputs on a backend (the same values on every backend, from a
 // fixed seed) and returns a Run that does the work once and waits for the backend.

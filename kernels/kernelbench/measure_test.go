@@ -2,6 +2,7 @@ package kernelbench
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/kernels"
@@ -41,6 +42,20 @@ func TestCasesOnReference(t *testing.T) {
 	for _, r := range res {
 		if r.MaxAbsErr != 0 || r.GFLOPs <= 0 {
 			t.Errorf("%s: error %g against itself, %g GFLOP/s", r.Name, r.MaxAbsErr, r.GFLOPs)
+		}
+	}
+}
+
+func TestParseBackends(t *testing.T) {
+	for list, want := range map[string]string{"cpu": "cpu", "gpu,cpu": "cpu,gpu", "reference, gpu": "reference,gpu", "gpu,reference,cpu": "cpu,gpu,reference"} {
+		got, err := ParseBackends(list)
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("ParseBackends(%q) = %q, %v; want %s", list, got, err, want)
+		}
+	}
+	for _, list := range []string{"", "cpu,cpu", "tpu", "cpu,"} {
+		if got, err := ParseBackends(list); err == nil {
+			t.Errorf("ParseBackends(%q) = %q, want an error", list, got)
 		}
 	}
 }
