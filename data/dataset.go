@@ -18,10 +18,11 @@ const (
 	FormatMPDD   = "mpdd"
 	FormatBTAD   = "btad"
 	FormatFolder = "folder"
+	FormatMeta   = "meta" // the authors' meta.json (OpenMeta)
 )
 
 // Formats lists the formats Open accepts.
-var Formats = []string{FormatMVTec, FormatVisA, FormatMPDD, FormatBTAD, FormatFolder}
+var Formats = []string{FormatMVTec, FormatVisA, FormatMPDD, FormatBTAD, FormatFolder, FormatMeta}
 
 // Splits of a sample.
 const (
@@ -81,6 +82,9 @@ type Class struct {
 	Train    []Sample       // training images (normal), sorted by path
 	Test     []Sample       // test images, normal and anomalous, sorted by path
 	Problems []*SampleError // images left out, with the reason
+	// Warnings are what was read differently from the layout's rule (masks paired
+	// with their images by sorted position), one line each.
+	Warnings []string
 }
 
 // Normal returns the class's normal test images.
@@ -139,18 +143,26 @@ func (d *Dataset) Problems() []*SampleError {
 	return p
 }
 
+// Warnings returns every class's warnings, each prefixed with "class NAME: ".
+func (d *Dataset) Warnings() []string {
+	var w []string
+	for _, c := range d.Classes {
+		for _, m := range c.Warnings {
+			w = append(w, "class "+c.Name+": "+m)
+		}
+	}
+	return w
+}
+
 // Open reads the data set at root in the given format (one of Formats). classes
 // selects classes by name (all classes when empty); a class that is not there is an
-// error that lists the classes found.
+// error that lists the classes found. FormatMeta reads root/meta.json (OpenMeta).
 func Open(root, format string, classes []string) (*Dataset, error) {
-	st, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("data: %s is not a folder", root)
+	if err := checkRoot(root); err != nil {
+		return nil, err
 	}
 	var cs []Class
+	var err error
 	switch format {
 	case FormatMVTec, FormatMPDD:
 		cs, err = readMVTecLike(root, format, mvtecNames, classes)
@@ -160,17 +172,36 @@ func Open(root, format string, classes []string) (*Dataset, error) {
 		cs, err = readVisA(root, classes)
 	case FormatFolder:
 		cs, err = readFolder(root, classes)
+	case FormatMeta:
+		cs, err = readMeta(root, filepath.Join(root, MetaFile), classes)
 	default:
 		return nil, fmt.Errorf("data: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 	}
 	if err != nil {
 		return nil, err
 	}
+	return finish(root, format, cs), nil
+}
+
+// checkRoot checks that a data set's root is a folder.
+func checkRoot(root string) error {
+	st, err := os.Stat(root)
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("data: %s is not a folder", root)
+	}
+	return nil
+}
+
+// finish sorts the classes read and keeps their Keys unique.
+func finish(root, format string, cs []Class) *Dataset {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	for i := range cs {
 		dropDuplicateKeys(&cs[i])
 	}
-	return &Dataset{Root: root, Format: format, Classes: cs}, nil
+	return &Dataset{Root: root, Format: format, Classes: cs}
 }
 
 // selectClasses checks that every wanted class is among found and returns the
@@ -334,9 +365,10 @@ func (m maskIndex) find(imageName string) string {
 
 // Detect guesses the format of the data set at root from its folders: VisA (a
 // split_csv/1cls.csv or a 1cls/ folder), BTAD (classes with train/ok), MVTec (classes
-// with train/good and test/; MPDD has the same layout and reads the same), or the
-// folder layout (normal/ or abnormal/ at the root or in its classes). It returns an
-// error describing what it found when none fits.
+// with train/good and test/; MPDD has the same layout and reads the same), the
+// folder layout (normal/ or abnormal/ at the root or in its classes), or else meta
+// (a meta.json naming test classes). It returns an error describing what it found
+// when none fits.
 func Detect(root string) (string, error) {
 	if _, err := os.Stat(filepath.Join(root, "split_csv", "1cls.csv")); err == nil {
 		return FormatVisA, nil
@@ -362,6 +394,9 @@ func Detect(root string) (string, error) {
 			return FormatFolder, nil
 		}
 	}
-	return "", fmt.Errorf("data: cannot tell the format of %s: expected split_csv/1cls.csv (VisA), <class>/train/good + <class>/test (MVTec, MPDD, converted VisA), <class>/train/ok (BTAD) or <class>/normal, <class>/abnormal (folder); found %s",
+	if len(metaClasses(filepath.Join(root, MetaFile))) > 0 {
+		return FormatMeta, nil
+	}
+	return "", fmt.Errorf("data: cannot tell the format of %s: expected split_csv/1cls.csv (VisA), <class>/train/good + <class>/test (MVTec, MPDD, converted VisA), <class>/train/ok (BTAD), <class>/normal, <class>/abnormal (folder) or meta.json (meta); found %s",
 		root, describeDir(root))
 }

@@ -41,10 +41,19 @@
 //	        If ROOT itself holds normal/ or abnormal/, ROOT is the only class, named
 //	        after its base name. All folder images are test images; normal references
 //	        are then drawn from normal/ and removed from the queries.
+//	meta    the authors' description ROOT/meta.json (OpenMeta: any file), written by
+//	        their dataset/gen_*_json.py for every data set of the paper (MVTec AD,
+//	        VisA, BTAD, MPDD, AITEX, BraTS, Liver, RESC): {"train"|"test": {class:
+//	        [{img_path, mask_path, cls_name, specie_name, anomaly}]}}, paths relative
+//	        to ROOT. Read as their loader reads it: the classes of "test", an empty
+//	        specie_name is "bad" (anomalous) or "good"; anomaly 1 needs mask_path.
 //
 // In every MVTec-like layout the mask of test/<type>/<name>.<ext> is looked up in
 // ground_truth/<type>/ under the names <name>_mask.png, <name>.png, <name>_mask.<ext>,
-// <name>.<ext>, <name>_mask.bmp and <name>.bmp, in this order, ignoring case. Image
+// <name>.<ext>, <name>_mask.bmp and <name>.bmp, in this order, ignoring case. When
+// some are not found but ground_truth/<type>/ holds as many mask images as there are
+// images, they are paired by sorted position, as the authors' generators pair them
+// (unless that contradicts a mask found by name), with a warning (Class.Warnings). Image
 // files are recognised by their extension (.png, .jpg, .jpeg, .bmp, .tif, .tiff,
 // .webp); hidden files and other files are ignored. Detect guesses the format from the
 // folders. Every sample has a Key, <split>/<folder>/<name>, that names it in an
@@ -58,10 +67,14 @@
 //	REFROOT/<dataset>/<class>/abnormal/<name>.<ext> abnormal references, each with
 //	REFROOT/<dataset>/<class>/abnormal/<name>_mask.<ext> its mask beside it
 //
-// Abnormal references may also sit in abnormal/<type>/ folders, which gives their
-// defect type. Otherwise the defect type is taken from the test image of the data set
-// with the same content (references are copies of test images), which is also how
-// references are removed from the queries.
+// <dataset> is matched ignoring case, '_', '-' and spaces (RefSetNames: the data
+// set's folder name, then MVTecAD, VisA, BTAD, MPDD by format), as the authors'
+// download names its folders. Abnormal references may also sit in abnormal/<type>/
+// folders, which gives their defect type. Otherwise the defect type is taken from the
+// test image of the data set with the same content (references are copies of test
+// images), which is also how references are removed from the queries; a reference
+// that matches no test (or training) image is a warning, and fewer references than
+// wanted are repeated cyclically, with a warning (Episode.Warnings).
 //
 // # Episodes
 //

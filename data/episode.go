@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -37,6 +38,21 @@ type EpisodeOptions struct {
 	// AShot abnormal ones are used. When nil the references are drawn with Seed.
 	Refs *Refs
 	Seed uint64
+	// KeepRefs keeps the references among the queries (the authors' released MVTec
+	// and MPDD logs did; see the README).
+	KeepRefs bool
+	// Exclude are test images left out of the queries, by absolute path
+	// (filepath.Abs); nil leaves none out.
+	Exclude map[string]bool
+}
+
+// excluded reports whether opt.Exclude names the image at path.
+func (opt *EpisodeOptions) excluded(path string) bool {
+	if len(opt.Exclude) == 0 {
+		return false
+	}
+	a, err := filepath.Abs(path)
+	return err == nil && opt.Exclude[a]
 }
 
 // Episode is the evaluation episode of one class.
@@ -46,7 +62,9 @@ type Episode struct {
 	Normal   []Sample // normal references
 	Abnormal []Sample // abnormal references, with masks
 	Queries  []Sample // test images without the references (and, in the hard setting, without the seen defect types)
-	Removed  int      // test images removed from the queries (references and seen defect types)
+	Removed  int      // test images removed from the queries (references, excluded images, seen defect types)
+	// Warnings: fixed references repeated, or matching no test image.
+	Warnings []string
 }
 
 // NewEpisode builds the evaluation episode of class c.
@@ -59,8 +77,11 @@ type Episode struct {
 //
 // Fixed references (opt.Refs) are matched to the test images by content (size and
 // SHA-256): a test image identical to a reference is removed from the queries, and an
-// abnormal reference without a defect type takes the type of its match.
-// The hard setting needs the defect type of every abnormal reference.
+// abnormal reference without a defect type takes the type of its match; a reference
+// that matches none is a warning. With fewer fixed references than wanted they are
+// repeated cyclically (as the authors' loader does), with a warning.
+// The hard setting needs the defect type of every abnormal reference. opt.KeepRefs
+// keeps the references among the queries; opt.Exclude leaves test images out.
 func NewEpisode(c *Class, opt EpisodeOptions) (*Episode, error) {
 	if opt.NShot < 0 || opt.AShot < 0 || opt.NShot+opt.AShot == 0 {
 		return nil, fmt.Errorf("data: class %s: shots n=%d a=%d: need n, a ≥ 0 and at least one reference", c.Name, opt.NShot, opt.AShot)
@@ -83,6 +104,9 @@ func NewEpisode(c *Class, opt EpisodeOptions) (*Episode, error) {
 	for _, r := range slices.Concat(ep.Normal, ep.Abnormal) {
 		refPaths[r.Path] = true
 	}
+	if opt.KeepRefs {
+		clear(refPaths)
+	}
 	seen := map[string]bool{}
 	if opt.Setting == Hard {
 		for _, r := range ep.Abnormal {
@@ -94,7 +118,7 @@ func NewEpisode(c *Class, opt EpisodeOptions) (*Episode, error) {
 		}
 	}
 	for _, s := range c.Test {
-		if refPaths[s.Path] || (s.Anomalous && seen[s.DefectType]) {
+		if refPaths[s.Path] || (s.Anomalous && seen[s.DefectType]) || opt.excluded(s.Path) {
 			ep.Removed++
 			continue
 		}
@@ -107,28 +131,83 @@ func NewEpisode(c *Class, opt EpisodeOptions) (*Episode, error) {
 // identical to them to drop.
 func fixedRefs(ep *Episode, c *Class, opt EpisodeOptions, drop map[string]bool) error {
 	r := opt.Refs
-	if len(r.Normal) < opt.NShot || len(r.Abnormal) < opt.AShot {
+	nn, na := min(opt.NShot, len(r.Normal)), min(opt.AShot, len(r.Abnormal))
+	if nn == 0 && opt.NShot > 0 || na == 0 && opt.AShot > 0 {
 		return fmt.Errorf("data: class %s: the reference set has %d normal and %d abnormal images; %d and %d wanted",
 			c.Name, len(r.Normal), len(r.Abnormal), opt.NShot, opt.AShot)
 	}
-	ep.Normal = slices.Clone(r.Normal[:opt.NShot])
-	ep.Abnormal = slices.Clone(r.Abnormal[:opt.AShot])
+	ep.Normal = slices.Clone(r.Normal[:nn])
+	ep.Abnormal = slices.Clone(r.Abnormal[:na])
 	refs := slices.Concat(ep.Normal, ep.Abnormal)
 	match, err := matchContent(refs, c.Test)
 	if err != nil {
 		return err
 	}
+	var lost []Sample // references that match no test image
 	for i, j := range match {
 		if j < 0 {
+			lost = append(lost, refs[i])
 			continue
 		}
 		q := c.Test[j]
 		drop[q.Path] = true
-		if i >= len(ep.Normal) && ep.Abnormal[i-len(ep.Normal)].DefectType == "" {
-			ep.Abnormal[i-len(ep.Normal)].DefectType = q.DefectType
+		if i >= nn && ep.Abnormal[i-nn].DefectType == "" {
+			ep.Abnormal[i-nn].DefectType = q.DefectType
+		}
+	}
+	if !opt.KeepRefs {
+		if err := warnUnmatched(ep, c, lost); err != nil {
+			return err
+		}
+	}
+	ep.Normal = repeatRefs(ep, "normal", ep.Normal, opt.NShot)
+	ep.Abnormal = repeatRefs(ep, "abnormal", ep.Abnormal, opt.AShot)
+	return nil
+}
+
+// warnUnmatched warns about the references lost that match no test image (those
+// from the training images are fine): they used to be kept as queries unnoticed.
+func warnUnmatched(ep *Episode, c *Class, lost []Sample) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	train, err := matchContent(lost, c.Train)
+	if err != nil {
+		return err
+	}
+	for i, r := range lost {
+		if train[i] < 0 {
+			ep.Warnings = append(ep.Warnings, fmt.Sprintf("the reference %s matches no test or training image (by content), so no query is removed for it: is the reference set for this data set?", r.Path))
 		}
 	}
 	return nil
+}
+
+// repeatRefs repeats refs cyclically up to n images, as the authors' loader does,
+// with a warning.
+func repeatRefs(ep *Episode, kind string, refs []Sample, n int) []Sample {
+	if len(refs) >= n {
+		return refs
+	}
+	images := "images"
+	if len(refs) == 1 {
+		images = "image"
+	}
+	ep.Warnings = append(ep.Warnings, fmt.Sprintf("the reference set has %d %s %s, %d wanted: each is used %s (repeated cyclically, as the authors' loader does)",
+		len(refs), kind, images, n, timesText(len(refs), n)))
+	out := make([]Sample, n)
+	for i := range out {
+		out[i] = refs[i%len(refs)]
+	}
+	return out
+}
+
+// timesText says how often each of have references is used to make want.
+func timesText(have, want int) string {
+	if want%have == 0 {
+		return fmt.Sprintf("%d times", want/have)
+	}
+	return fmt.Sprintf("%d or %d times", want/have, want/have+1)
 }
 
 // classRand returns the random source of a class's draw.

@@ -232,9 +232,6 @@ func TestRefSet(t *testing.T) {
 	if gen.Removed != 1 || slices.Contains(paths(gen.Queries), filepath.Join(root, "c/test/hole/1.png")) {
 		t.Errorf("general with fixed refs removed %d", gen.Removed)
 	}
-	if _, err := NewEpisode(c, EpisodeOptions{NShot: 3, AShot: 1, Refs: rc}); err == nil || !strings.Contains(err.Error(), "2 normal and 1 abnormal") {
-		t.Errorf("too many shots: %v", err)
-	}
 	// A reference that matches nothing has no defect type: fine in general, an error in hard.
 	if _, err := NewEpisode(ds.Class("d"), EpisodeOptions{NShot: 0, AShot: 1, Refs: &Refs{Class: "d",
 		Abnormal: []Sample{{Path: filepath.Join(root, "c/test/crack/0.png"), MaskPath: "m", Anomalous: true}}}, Setting: Hard}); err == nil ||
@@ -314,5 +311,74 @@ func TestSampler(t *testing.T) {
 	}
 	if _, err := NewSampler(ds, 10, 1, 1); err == nil || !strings.Contains(err.Error(), "no class") {
 		t.Errorf("too many shots: %v", err)
+	}
+}
+
+func TestEpisodeKeepRefsExcludeAndUnmatched(t *testing.T) {
+	root, ds := episodeTree(t)
+	c := ds.Class("c")
+	refs := t.TempDir()
+	copyFile(t, filepath.Join(root, "c/test/good/1.png"), filepath.Join(refs, "c/normal/n.png"))
+	copyFile(t, filepath.Join(root, "c/test/hole/1.png"), filepath.Join(refs, "c/abnormal/a.png"))
+	copyFile(t, filepath.Join(root, "c/ground_truth/hole/1_mask.png"), filepath.Join(refs, "c/abnormal/a_mask.png"))
+	rs, err := ReadRefSet(refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := len(c.Test)
+	ep, err := NewEpisode(c, EpisodeOptions{NShot: 1, AShot: 1, Refs: rs["c"]})
+	if err != nil || ep.Removed != 2 || len(ep.Warnings) != 0 {
+		t.Fatalf("default: %v %+v", err, ep)
+	}
+	// --keep-refs: the references stay among the queries.
+	ep, err = NewEpisode(c, EpisodeOptions{NShot: 1, AShot: 1, Refs: rs["c"], KeepRefs: true})
+	if err != nil || ep.Removed != 0 || len(ep.Queries) != all || ep.Abnormal[0].DefectType != "hole" {
+		t.Errorf("keep refs: %v %+v", err, ep)
+	}
+	// --exclude: by absolute path, with the references kept.
+	abs, _ := filepath.Abs(filepath.Join(root, "c/test/crack/2.png"))
+	ep, err = NewEpisode(c, EpisodeOptions{NShot: 1, AShot: 1, Refs: rs["c"], KeepRefs: true, Exclude: map[string]bool{abs: true}})
+	if err != nil || ep.Removed != 1 || slices.Contains(paths(ep.Queries), filepath.Join(root, "c/test/crack/2.png")) {
+		t.Errorf("exclude: %v %+v", err, ep)
+	}
+	// Fewer references than wanted are repeated cyclically, with a warning.
+	rep, err := NewEpisode(c, EpisodeOptions{NShot: 3, AShot: 2, Refs: rs["c"]})
+	if err != nil || len(rep.Normal) != 3 || rep.Normal[2] != rep.Normal[0] || len(rep.Abnormal) != 2 || rep.Abnormal[1].DefectType != "hole" ||
+		rep.Removed != 2 || len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0], "1 normal image, 3 wanted: each is used 3 times (repeated cyclically") {
+		t.Errorf("repeated references: %v %+v", err, rep)
+	}
+	if _, err := NewEpisode(c, EpisodeOptions{NShot: 1, AShot: 1, Refs: &Refs{Class: "c", Normal: rs["c"].Normal}}); err == nil ||
+		!strings.Contains(err.Error(), "1 normal and 0 abnormal") {
+		t.Errorf("no abnormal reference: %v", err)
+	}
+	// A reference that matches no test image: a warning (it used to be silent).
+	os.WriteFile(filepath.Join(refs, "c/normal/n.png"), []byte("not a test image"), 0o644)
+	ep, err = NewEpisode(c, EpisodeOptions{NShot: 1, AShot: 1, Refs: rs["c"]})
+	if err != nil || ep.Removed != 1 || len(ep.Warnings) != 1 || !strings.Contains(ep.Warnings[0], "n.png matches no test or training image") {
+		t.Errorf("unmatched: %v %+v", err, ep)
+	}
+}
+
+// The authors' reference download names its folders MVTecAD, VisA, BTAD, MPDD,
+// AITEX, BraTS, ...: each is found for its format or data set folder.
+func TestRefSetNames(t *testing.T) {
+	refs := t.TempDir()
+	for _, d := range []string{"MVTecAD", "VisA", "BTAD", "MPDD", "AITEX", "BraTS", "Liver", "RESC"} {
+		writePNG(t, refs, d+"/k_"+d+"/normal/0.png", false)
+	}
+	cases := []struct{ format, root, want string }{
+		{FormatMVTec, "/d/mvtec_anomaly_detection", "MVTecAD"}, {FormatVisA, "/d/x", "VisA"}, {FormatBTAD, "/d/x", "BTAD"},
+		{FormatMPDD, "/d/x", "MPDD"}, {FormatMeta, "/d/AITEX", "AITEX"}, {FormatMeta, "/d/brats/", "BraTS"},
+		{FormatMeta, "/d/Liver", "Liver"}, {FormatMVTec, "/d/RESC", "RESC"}, {FormatMeta, "/d/MVTec-AD", "MVTecAD"},
+	}
+	for _, cs := range cases {
+		rs, err := ReadRefSet(refs, RefSetNames(&Dataset{Root: cs.root, Format: cs.format})...)
+		if err != nil || rs["k_"+cs.want] == nil {
+			t.Errorf("%s %s: %v %v", cs.format, cs.root, err, rs)
+		}
+	}
+	if _, err := ReadRefSet(refs, RefSetNames(&Dataset{Root: "/d/other", Format: FormatMeta})...); err == nil ||
+		!strings.Contains(err.Error(), "one of other (ignoring case)") {
+		t.Errorf("no match: %v", err)
 	}
 }

@@ -96,6 +96,7 @@ func readMVTecClass(dir, name string, names layoutNames) (Class, error) {
 	if len(c.Test) == 0 {
 		return c, emptyTest(name, testDir, c.Problems)
 	}
+	sortSamples(c.Test)
 	return c, nil
 }
 
@@ -376,18 +377,54 @@ func readFolderClass(dir, name string) (Class, error) {
 }
 
 // addAnomalies adds the anomalous test images imgs of defect type t (in tdir) with
-// their masks from mdir; an image without a mask is recorded in c.Problems.
+// their masks from mdir; an image without a mask is recorded in c.Problems. Masks are
+// found by name; when some are not, but mdir holds as many mask images as there are
+// images and pairing by sorted position keeps every mask found by name, they are
+// paired by sorted position (as the authors' dataset/gen_*_json.py pair them), with
+// a warning.
 func (c *Class) addAnomalies(tdir, mdir, t string, imgs []string) {
 	masks := readMaskIndex(mdir)
-	for _, im := range imgs {
+	found := make([]string, len(imgs))
+	missing, first := 0, -1 // images without a mask of their name, the first of them
+	for i, im := range imgs {
+		if found[i] = masks.find(im); found[i] == "" {
+			missing++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if missing > 0 {
+		if byPos := pairByPosition(mdir, found); byPos != nil {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %d of %d images have no mask of their name in %s; paired with the masks by sorted position, as the authors' data-set generators do (e.g. %s with %s)",
+				tdir, missing, len(imgs), mdir, imgs[first], byPos[first]))
+			found = byPos
+		}
+	}
+	for i, im := range imgs {
 		p := filepath.Join(tdir, im)
-		m := masks.find(im)
-		if m == "" {
+		if found[i] == "" {
 			c.Problems = append(c.Problems, &SampleError{Class: c.Name, Path: p,
 				Err: fmt.Errorf("%w: expected %s", ErrNoMask, filepath.Join(mdir, strings.TrimSuffix(im, filepath.Ext(im))+"_mask.png"))})
 			continue
 		}
-		c.Test = append(c.Test, Sample{Class: c.Name, Path: p, MaskPath: filepath.Join(mdir, m), DefectType: t, Anomalous: true, Split: SplitTest,
+		c.Test = append(c.Test, Sample{Class: c.Name, Path: p, MaskPath: filepath.Join(mdir, found[i]), DefectType: t, Anomalous: true, Split: SplitTest,
 			Key: key(SplitTest, t, im)})
 	}
+}
+
+// pairByPosition returns the mask images of mdir in sorted order when there are as
+// many as byName (the masks found by name of the sorted images, "" where none) and
+// each mask found by name sits at its image's position; else nil.
+func pairByPosition(mdir string, byName []string) []string {
+	ms, err := listImages(mdir)
+	if err != nil || len(ms) != len(byName) {
+		return nil
+	}
+	for i, m := range byName {
+		if m != "" && m != ms[i] {
+			return nil
+		}
+	}
+	return ms
 }

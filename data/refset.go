@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Refs are the fixed references of one class.
@@ -18,10 +20,12 @@ type Refs struct {
 }
 
 // ReadRefSet reads a fixed reference set (see the package comment): the classes of
-// root/<dataset> (the folder name matched case-insensitively), or of root itself when
-// it holds the class folders. Every abnormal reference must have its mask beside it.
-func ReadRefSet(root, dataset string) (map[string]*Refs, error) {
-	dir, err := refSetDir(root, dataset)
+// root/<dataset>, where the folder's name is the first of names found (compared
+// ignoring case, '_', '-' and spaces; RefSetNames gives a data set's), or of root
+// itself when it holds the class folders. Every abnormal reference must have its
+// mask beside it.
+func ReadRefSet(root string, names ...string) (map[string]*Refs, error) {
+	dir, err := refSetDir(root, names)
 	if err != nil {
 		return nil, err
 	}
@@ -47,14 +51,52 @@ func ReadRefSet(root, dataset string) (map[string]*Refs, error) {
 	return out, nil
 }
 
-func refSetDir(root, dataset string) (string, error) {
+// refAliases are the folder names of the authors' reference download (and of their
+// data sets) for each format.
+var refAliases = map[string][]string{
+	FormatMVTec: {"MVTecAD", "MVTec"},
+	FormatVisA:  {"VisA"},
+	FormatMPDD:  {"MPDD"},
+	FormatBTAD:  {"BTAD"},
+}
+
+// refName normalises a data set's folder name: lower case, without '_', '-' and spaces.
+func refName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r == ' ' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
+// RefSetNames returns the names under which a reference set may hold ds's classes,
+// preferred first: the name of its root folder (AITEX, BraTS, Liver, RESC, ... in the
+// authors' layout DATA/<dataset>/meta.json), then its format's (MVTecAD and MVTec for
+// mvtec, VisA, BTAD, MPDD).
+func RefSetNames(ds *Dataset) []string {
+	var out []string
+	if b := filepath.Base(filepath.Clean(ds.Root)); b != "." && b != ".." && b != string(filepath.Separator) {
+		out = append(out, b)
+	}
+	for _, n := range refAliases[ds.Format] {
+		if !slices.ContainsFunc(out, func(m string) bool { return refName(m) == refName(n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func refSetDir(root string, names []string) (string, error) {
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		return "", fmt.Errorf("data: reference set: %w", err)
 	}
-	for _, e := range ents {
-		if dataset != "" && strings.EqualFold(e.Name(), dataset) && isDir(root, e) {
-			return filepath.Join(root, e.Name()), nil
+	for _, n := range names { // in order of preference
+		for _, e := range ents {
+			if n != "" && refName(e.Name()) == refName(n) && isDir(root, e) {
+				return filepath.Join(root, e.Name()), nil
+			}
 		}
 	}
 	for _, e := range ents {
@@ -63,8 +105,12 @@ func refSetDir(root, dataset string) (string, error) {
 			return root, nil
 		}
 	}
-	return "", fmt.Errorf("data: reference set %s: expected %s/<class>/{normal,abnormal}/ or <class>/{normal,abnormal}/; found %s",
-		root, dataset, describeDir(root))
+	ds := "<dataset>/<class>/{normal,abnormal}/ with <dataset> one of " + strings.Join(names, ", ") + " (ignoring case)"
+	if len(names) == 0 {
+		ds = "<dataset>/<class>/{normal,abnormal}/ (no name known for this data set)"
+	}
+	return "", fmt.Errorf("data: reference set %s: expected %s, or <class>/{normal,abnormal}/ (give the data set's folder as the root); found %s",
+		root, ds, describeDir(root))
 }
 
 func readRefClass(dir, class string) (*Refs, error) {

@@ -29,11 +29,25 @@ type Options struct {
 	// Refs is a fixed reference-set root (data.ReadRefSet: REFROOT/<dataset>/<class>/
 	// {normal,abnormal}); "" draws the references with Seed.
 	Refs string
+	// KeepRefs keeps the references among the queries (the protocol of the authors'
+	// released MVTec and MPDD logs); by default the test images identical to the
+	// references are removed.
+	KeepRefs bool
+	// Exclude are test images left out of the queries: paths absolute or relative to
+	// the data set's root (ReadPathList reads a list of them).
+	Exclude []string
+	// Warn, when set, is given each warning of the data set and the episodes (masks
+	// paired by position, references repeated or matching no test image) as Run
+	// records it in Report.Warnings.
+	Warn func(msg string)
 	// StopOnError ends the run at the first bad image (a *BadImageError) instead of
 	// leaving it out.
 	StopOnError bool
 	// ProLimit is the FPR limit of AU-PRO; 0 means DefaultProLimit.
 	ProLimit float64
+	// PRO selects the PRO metrics: PROBoth (the default when ""), PROMVTec or
+	// PROAuthors.
+	PRO PRO
 	// Backbone and Head name the detector's weight files in the report (Run records
 	// the SHA-256 of Backbone as Report.BackboneID); they change nothing else.
 	Backbone, Head string
@@ -54,8 +68,11 @@ type Report struct {
 	Size       int                   `json:"size"`
 	Seed       uint64                `json:"seed"`
 	Refs       string                `json:"refs,omitempty"`
+	KeepRefs   bool                  `json:"keep_refs,omitempty"`
+	Excluded   int                   `json:"excluded,omitempty"`
 	PixelMaps  string                `json:"pixel_maps"` // how the pixel maps were made
 	ProLimit   float64               `json:"pro_limit"`
+	PRO        PRO                   `json:"pro"`               // the PRO metrics computed and shown
 	Episodes   []string              `json:"episodes"`          // data.Episode.Describe of each class begun
 	Skipped    []string              `json:"skipped,omitempty"` // "PATH: reason" of each image left out
 	Warnings   []string              `json:"warnings,omitempty"`
@@ -187,23 +204,33 @@ func newRun(det *ideal.Detector, ds *data.Dataset, opts Options, sink Sink) (*ru
 	if opts.ProLimit == 0 {
 		opts.ProLimit = DefaultProLimit
 	}
+	var err error
+	if opts.PRO, err = ParsePRO(string(opts.PRO)); err != nil {
+		return nil, err
+	}
 	if opts.AShot > 0 && det.HeadWeights() == nil {
 		return nil, fmt.Errorf("%d abnormal references per class need a detector with a head (ideal.Options.Head)", opts.AShot)
 	}
 	var refs map[string]*data.Refs
 	if opts.Refs != "" {
 		var err error
-		if refs, err = data.ReadRefSet(opts.Refs, ds.Format); err != nil {
+		if refs, err = data.ReadRefSet(opts.Refs, data.RefSetNames(ds)...); err != nil {
 			return nil, err
 		}
 	}
-	eps, err := data.Episodes(ds, refs, data.EpisodeOptions{NShot: opts.NShot, AShot: opts.AShot, Setting: opts.Setting, Seed: opts.Seed})
+	exclude, err := excludeSet(ds.Root, opts.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := data.Episodes(ds, refs, data.EpisodeOptions{NShot: opts.NShot, AShot: opts.AShot, Setting: opts.Setting, Seed: opts.Seed,
+		KeepRefs: opts.KeepRefs, Exclude: exclude})
 	if err != nil {
 		return nil, err
 	}
 	r := &run{det: det, ds: ds, opts: opts, sink: sink, eps: eps, start: time.Now(), stats0: det.Stats(),
-		cm: newClassMetrics()}
+		cm: newClassMetrics(opts.PRO)}
 	r.rep = r.header()
+	r.protocolWarnings(exclude)
 	if opts.Backbone != "" {
 		if r.rep.BackboneID, err = featcache.BackboneID(opts.Backbone); err != nil {
 			return nil, err
@@ -216,9 +243,9 @@ func newRun(det *ideal.Detector, ds *data.Dataset, opts Options, sink Sink) (*ru
 func (r *run) header() *Report {
 	s, o := r.det.Size(), r.opts
 	rep := &Report{Data: r.ds.Root, Format: r.ds.Format, Backbone: o.Backbone, Head: o.Head, Mode: "IDEAL",
-		NShot: o.NShot, AShot: o.AShot, Setting: string(o.Setting), Size: s, Seed: o.Seed, Refs: o.Refs,
+		NShot: o.NShot, AShot: o.AShot, Setting: string(o.Setting), Size: s, Seed: o.Seed, Refs: o.Refs, KeepRefs: o.KeepRefs,
 		PixelMaps: fmt.Sprintf("A up-sampled bilinearly to %d×%d, Gaussian σ=%d (truncate 4σ, reflect); masks resized to %d×%d (nearest)", s, s, ideal.Sigma, s, s),
-		ProLimit:  o.ProLimit}
+		ProLimit:  o.ProLimit, PRO: o.PRO}
 	if o.AShot == 0 {
 		rep.Mode = "normal-only"
 	}
@@ -412,47 +439,3 @@ type stopError struct{ err error }
 
 func (e *stopError) Error() string { return e.err.Error() }
 func (e *stopError) Unwrap() error { return e.err }
-
-// classMetrics turns one class's image scores and pixel maps into its metrics (spec
-// §10): the accumulation Run and Maps share. The pixel accumulator is reused by every
-// class.
-type classMetrics struct {
-	acc    *metrics.PixelAccumulator
-	scores []float64
-	labels []bool
-}
-
-func newClassMetrics() *classMetrics { return &classMetrics{acc: metrics.NewPixelAccumulator(0)} }
-
-// reset starts a class.
-func (c *classMetrics) reset() {
-	c.acc.Reset()
-	c.scores, c.labels = nil, nil
-}
-
-// reserve makes room for n pixels.
-func (c *classMetrics) reserve(n int) { c.acc.Reserve(n) }
-
-// addPixels adds an image's w×h pixel map and its mask (nil for a normal image).
-func (c *classMetrics) addPixels(w, h int, pix []float32, mask []bool) error {
-	return c.acc.Add(w, h, pix, mask)
-}
-
-// addImage adds an image's score.
-func (c *classMetrics) addImage(score float64, anomalous bool) {
-	c.scores = append(c.scores, score)
-	c.labels = append(c.labels, anomalous)
-}
-
-// result is the class's metrics, AU-PRO up to proLimit.
-func (c *classMetrics) result(class string, proLimit float64) (metrics.ClassResult, error) {
-	img, err := metrics.ImageMetrics(c.scores, c.labels)
-	if err != nil {
-		return metrics.ClassResult{}, fmt.Errorf("class %s: %w", class, err)
-	}
-	pr, err := c.acc.Result(proLimit)
-	if err != nil {
-		return metrics.ClassResult{}, fmt.Errorf("class %s: %w", class, err)
-	}
-	return metrics.NewClassResult(class, img, pr), nil
-}

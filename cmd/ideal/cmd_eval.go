@@ -27,10 +27,11 @@ func init() {
 	register("eval", "evaluate IDEAL (or the normal-only baseline) on a data set, every class", runEval)
 }
 
-const evalUsage = `--data ROOT --backbone FILE --out DIR [--format mvtec|visa|mpdd|btad|folder] [--head FILE]
-       [--refs REFROOT] [--n-shot 1] [--a-shot 1] [--setting general|hard] [--size 448]
+const evalUsage = `--data ROOT --backbone FILE --out DIR [--format mvtec|visa|mpdd|btad|folder|meta] [--head FILE]
+       [--meta FILE] [--refs REFROOT] [--keep-refs] [--exclude FILE]
+       [--n-shot 1] [--a-shot 1] [--setting general|hard] [--size 448]
        [--classes a,b] [--seed N] [--backend cpu] [--cache DIR] [--save-maps] [--overlays 4]
-       [--stop-on-error]
+       [--stop-on-error] [--pro both|mvtec|authors] [--table ours|authors]
 
 Runs one episode per class (references drawn with --seed, or the fixed ones of --refs),
 scores every query and prints I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max and AU-PRO@0.3
@@ -47,6 +48,19 @@ s_n and s_a of every query (DIR/view/<class>/<type>/<name>.maps.safetensors) let
 'ideal-view DIR' open the run. Backbone features are cached in --cache (default
 DIR/cache) by image content, size and backbone file, so a second run with another head
 or shot count skips the backbone.
+--format meta reads the authors' meta.json (ROOT/meta.json, or --meta FILE; paths in it
+relative to ROOT), as their dataset/gen_*_json.py write it for every data set of the
+paper. --refs takes the authors' reference download as it ships: REFROOT/<dataset>/
+<class>/{normal,abnormal}, <dataset> matched to the format or to ROOT's folder name
+(MVTecAD, VisA, BTAD, MPDD, AITEX, BraTS, ...), or REFROOT/<class>/...; with fewer
+references than --n-shot/--a-shot they are repeated cyclically (a warning), and a
+reference that matches no test image is a warning. The test images identical to the
+references are not queries unless --keep-refs; --exclude FILE leaves out more.
+--pro both (the default) prints the authors' P-PRO beside the MVTec AD AU-PRO@0.3: their
+utils/eva_metrics.py (maps zoomed to a longest side of 256, 4-connected regions, 50
+thresholds, FPR ≤ 0.3), another metric, the one of their tables; --pro mvtec or authors
+prints one (metrics.json and metrics.csv keep au_pro, and add p_pro_authors). --table
+authors also prints their four columns as their main_infer.py does.
 A bad image (unreadable or corrupt, an anomalous image without a usable mask, features
 or maps that are not finite) is reported on stderr and in metrics.json "skipped" with
 its path and the reason, and left out; a class whose references are bad is left out as
@@ -63,6 +77,9 @@ type evalOptions struct {
 	classes                                                              []string
 	seed                                                                 uint64
 	saveMaps, quiet, stopOnError                                         bool
+	meta, exclude                                                        string // --meta, --exclude
+	keepRefs                                                             bool
+	proTable                                                             // --pro, --table
 	// ctx stops the run after the current image when it is cancelled (SIGINT: its
 	// cause is errInterrupted); nil: never.
 	ctx context.Context
@@ -76,6 +93,9 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.StringVar(&o.backbone, "backbone", "", "DINOv2 weights (required)")
 	fs.StringVar(&o.headPath, "head", "", "IDE head weights (needed when --a-shot > 0)")
 	fs.StringVar(&o.refs, "refs", "", "fixed reference-set root (REFROOT/<dataset>/<class>/{normal,abnormal})")
+	fs.StringVar(&o.meta, "meta", "", "the authors' meta.json for --format meta (default ROOT/meta.json)")
+	fs.BoolVar(&o.keepRefs, "keep-refs", false, "keep the references among the queries (the authors' released MVTec/MPDD protocol)")
+	fs.StringVar(&o.exclude, "exclude", "", "file listing test images to leave out of the queries, one a line (relative to --data or absolute)")
 	fs.IntVar(&o.nShot, "n-shot", 1, "normal references per class")
 	fs.IntVar(&o.aShot, "a-shot", 1, "abnormal references per class (0: normal-only baseline)")
 	fs.StringVar(&o.setting, "setting", string(data.General), "general or hard")
@@ -89,6 +109,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class: N−1 anomalous queries and 1 normal one (0: none)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	fs.BoolVar(&o.stopOnError, "stop-on-error", false, "stop at the first bad image (after writing the finished classes) instead of leaving it out")
+	addProTableFlags(fs, &o.proTable)
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
@@ -105,6 +126,11 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 		return o, usageErrorf("--size %d must be positive", o.size)
 	case o.overlays < 0:
 		return o, usageErrorf("--overlays %d must be ≥ 0", o.overlays)
+	case o.meta != "" && o.format != data.FormatMeta:
+		return o, usageErrorf("--meta needs --format meta")
+	}
+	if err := o.proTable.check(); err != nil {
+		return o, err
 	}
 	o.classes = splitList(*classes)
 	if o.cache == "" {
@@ -133,9 +159,15 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	ds, err := data.Open(o.root, o.format, o.classes)
+	ds, err := openEvalData(o)
 	if err != nil {
 		return err
+	}
+	var exclude []string
+	if o.exclude != "" {
+		if exclude, err = eval.ReadPathList(o.exclude); err != nil {
+			return fmt.Errorf("--exclude: %w", err)
+		}
 	}
 	be, note, err := ideal.OpenBackend(o.backend)
 	if errors.Is(err, ideal.ErrUnknownBackend) {
@@ -158,12 +190,21 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 	defer det.Close()
 	p.files = &eval.FileSink{Dir: o.out, SaveMaps: o.saveMaps, Overlays: o.overlays, Cache: o.cache, Lock: &outputsMu, Warn: p.warn}
 	rep, err := eval.Run(ctx, det, ds, eval.Options{NShot: o.nShot, AShot: o.aShot, Setting: setting, Seed: o.seed, Refs: o.refs,
+		KeepRefs: o.keepRefs, Exclude: exclude, Warn: p.warn, PRO: o.pro,
 		StopOnError: o.stopOnError, Backbone: o.backbone, Head: o.headPath}, p)
 	if err != nil {
 		return explainEvalError(o, rep, err)
 	}
 	printEvalSummary(stdout, o, rep, p.removed)
 	return nil
+}
+
+// openEvalData opens --data in --format (with --meta's meta.json for the meta format).
+func openEvalData(o evalOptions) (*data.Dataset, error) {
+	if o.format == data.FormatMeta {
+		return data.OpenMeta(o.root, o.meta, o.classes)
+	}
+	return data.Open(o.root, o.format, o.classes)
 }
 
 // explainEvalError says what a run that ended early left in the output folder.
@@ -188,9 +229,9 @@ func printEvalSummary(stdout io.Writer, o evalOptions, rep *eval.Report, removed
 	}
 	fmt.Fprintf(stdout, "%s, %d-shot normal + %d-shot abnormal (%s setting), S = %d, backbone %s\n",
 		rep.Mode, o.nShot, o.aShot, rep.Setting, o.size, o.backbone)
-	printMetricsTable(stdout, &metricsReport{ProLimit: rep.ProLimit, Classes: rep.Classes, Mean: rep.Mean,
+	printTables(stdout, &metricsReport{ProLimit: rep.ProLimit, PRO: rep.PRO, Classes: rep.Classes, Mean: rep.Mean,
 		ImageScore: "the head's (mean of the top 1% of A)",
-		MapFiles:   map[mapio.Source]int{mapio.Source(rep.PixelMaps): nScores}})
+		MapFiles:   map[mapio.Source]int{mapio.Source(rep.PixelMaps): nScores}}, o.table)
 	fmt.Fprintf(stdout, "features: %d from the cache, %d computed (cache %s); %.1fs\n", rep.CacheHits, rep.CacheMiss, o.cache, rep.Seconds)
 	if len(rep.Skipped) > 0 {
 		fmt.Fprintf(stdout, "%d images left out (see metrics.json), e.g. %s\n", len(rep.Skipped), rep.Skipped[0])

@@ -56,6 +56,7 @@ func RunAll(t *testing.T, newBackend func() kernels.Backend, opts ...Option) {
 		{"PatchEmbed", testPatchEmbed},
 		{"Bicubic", testBicubic},
 		{"CosineTopK", testCosineTopK},
+		{"CosineTopKTie", testCosineTopKTie},
 		{"NVE", testNVE},
 		{"Projection", testProjection},
 	}
@@ -574,6 +575,50 @@ func testCosineTopK(h *H) {
 					break
 				}
 			}
+		}
+		h.free(a, b, vals, idx)
+	}
+}
+
+// testCosineTopKTie puts two rows of b with exactly equal cosines to the query at the
+// 12th and 13th place (k−1 rows nearer than both elsewhere in b): the lower index must
+// come first, as torch.topk does on CPU, whichever of the two is written first. The
+// pair is an exact copy (every backend computes the same cosine for both) or a copy
+// scaled by 2 (exact in float32 arithmetic; asserted where the backend's two cosines
+// are equal, as they should be). With k = 12 the higher index is left out.
+func testCosineTopKTie(h *H) {
+	const nb, c = 64, 384
+	for _, cs := range []struct {
+		k, lo, hi int
+		scale     float32
+	}{{12, 9, 50, 1}, {12, 50, 9, 1}, {13, 9, 50, 1}, {13, 40, 3, 2}, {13, 3, 40, 2}} {
+		name := fmt.Sprintf("CosineTopKTie/k%d_first%d_copy%d_x%g", cs.k, cs.lo, cs.hi, cs.scale)
+		ad, bd := h.randn(c, 1, 0), h.randn(nb*c, 1, 0) // b: cosines ≈ ±0.05
+		near := 0
+		for j := 0; near < 11; j = (j + 7) % nb { // 11 rows nearer than the tied pair
+			if j != cs.lo && j != cs.hi {
+				for d := range c {
+					bd[j*c+d] = ad[d] + 0.1*bd[j*c+d]
+				}
+				near++
+			}
+		}
+		for d := range c {
+			bd[cs.lo*c+d] = ad[d] + 0.6*bd[cs.lo*c+d]
+			bd[cs.hi*c+d] = cs.scale * bd[cs.lo*c+d]
+		}
+		a, b := h.data(ad, 1, c), h.data(bd, nb, c)
+		vals, idx := h.output(1, cs.k), h.output(1, cs.k)
+		h.b.CosineTopK(vals.g, idx.g, a.g, b.g, cs.k)
+		gv, gi := h.download(h.b, vals.g), h.download(h.b, idx.g)
+		first, second := min(cs.lo, cs.hi), max(cs.lo, cs.hi)
+		switch {
+		case cs.k == 13 && gv[11] != gv[12]:
+			h.t.Logf("%s: the backend's cosines of the pair differ (%.9g, %.9g)", name, gv[11], gv[12])
+		case gi[11] != float32(first):
+			h.t.Errorf("%s: rank 12 is row %g (cos %.9g), want the lower index %d; indices %v", name, gi[11], gv[11], first, gi)
+		case cs.k == 13 && gi[12] != float32(second):
+			h.t.Errorf("%s: rank 13 is row %g, want %d; indices %v", name, gi[12], second, gi)
 		}
 		h.free(a, b, vals, idx)
 	}
