@@ -25,7 +25,7 @@ import (
 // does:
 //
 //	DIR/metrics.json     the Report
-//	DIR/metrics.csv      class, I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max, AU-PRO (and Mean)
+//	DIR/metrics.csv      class, I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max, AU-PRO, P-PRO (authors) (and Mean)
 //	DIR/scores.csv       class, path, label, defect type, image score: one row per query
 //	DIR/view.json        the results manifest for 'ideal-view DIR' (package results), with
 //	DIR/view/<class>/<type>/<name>.maps.safetensors  the G×G maps A, s_n and s_a
@@ -239,18 +239,30 @@ func writeJSON(path string, v any) error {
 
 func writeMetricsCSV(w io.Writer, rep *Report) error {
 	cw := csv.NewWriter(w)
-	cw.Write(append([]string{"class"}, metrics.Names[:]...))
-	row := func(name string, vals [6]metrics.Value) {
+	pro, _ := ParsePRO(string(rep.PRO))
+	head := append([]string{"class"}, metrics.Names[:]...)
+	if pro.authors() {
+		head = append(head, metrics.AuthorsPROName)
+	}
+	cw.Write(head)
+	row := func(name string, vals [6]metrics.Value, authors *metrics.Value) {
 		rec := []string{name}
 		for _, v := range vals {
+			rec = append(rec, formatMetric(v))
+		}
+		if pro.authors() {
+			v := metrics.Value(math.NaN())
+			if authors != nil {
+				v = *authors
+			}
 			rec = append(rec, formatMetric(v))
 		}
 		cw.Write(rec)
 	}
 	for _, c := range rep.Classes {
-		row(c.Class, c.Values())
+		row(c.Class, c.Values(), c.AuthorsPRO)
 	}
-	row("Mean", rep.Mean.Values())
+	row("Mean", rep.Mean.Values(), rep.Mean.AuthorsPRO)
 	cw.Flush()
 	return cw.Error()
 }

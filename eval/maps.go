@@ -27,6 +27,9 @@ type MapsOptions struct {
 	Scores string
 	// ProLimit is the FPR limit of AU-PRO; 0 means DefaultProLimit.
 	ProLimit float64
+	// PRO selects the PRO metrics: PROBoth (the default when ""), PROMVTec or
+	// PROAuthors. The authors' P-PRO zooms the maps from their ground truth's size.
+	PRO PRO
 	// Resize resizes a map bilinearly to its ground truth's size instead of failing
 	// with a *MapSizeError.
 	Resize bool
@@ -41,6 +44,7 @@ type MapsReport struct {
 	Format     string                `json:"format"`
 	Maps       string                `json:"maps"`
 	ProLimit   float64               `json:"pro_limit"`
+	PRO        PRO                   `json:"pro"`         // the PRO metrics computed and shown
 	ImageScore string                `json:"image_score"` // "map maximum" or "CSV <file>"
 	MapFiles   map[mapio.Source]int  `json:"map_files"`   // maps read, by kind of file
 	Resized    int                   `json:"resized"`     // maps resized to their ground truth (Resize)
@@ -107,6 +111,10 @@ func Maps(ctx context.Context, ds *data.Dataset, opts MapsOptions, sink MapsSink
 	if opts.ProLimit == 0 {
 		opts.ProLimit = DefaultProLimit
 	}
+	var err error
+	if opts.PRO, err = ParsePRO(string(opts.PRO)); err != nil {
+		return nil, err
+	}
 	r, err := newMapsRun(ds, opts, sink)
 	if err != nil {
 		return nil, err
@@ -134,8 +142,8 @@ type mapsRun struct {
 
 // newMapsRun finds every map (and score) and says what is left out or ignored.
 func newMapsRun(ds *data.Dataset, opts MapsOptions, sink MapsSink) (*mapsRun, error) {
-	r := &mapsRun{ds: ds, opts: opts, sink: sink, cm: newClassMetrics(),
-		rep: &MapsReport{Data: ds.Root, Format: ds.Format, Maps: opts.Maps, ProLimit: opts.ProLimit,
+	r := &mapsRun{ds: ds, opts: opts, sink: sink, cm: newClassMetrics(opts.PRO),
+		rep: &MapsReport{Data: ds.Root, Format: ds.Format, Maps: opts.Maps, ProLimit: opts.ProLimit, PRO: opts.PRO,
 			ImageScore: "map maximum", MapFiles: map[mapio.Source]int{}}}
 	for _, p := range ds.Problems() {
 		r.rep.LeftOut = append(r.rep.LeftOut, p.Error())

@@ -94,15 +94,18 @@ func TestMaps(t *testing.T) {
 	if got := strings.Join(sink.events, ","); got != "begin 4,class toy,map,map,map,map,end" {
 		t.Errorf("sink saw %s", got)
 	}
-	acc := metrics.NewPixelAccumulator(0)
+	acc, authors := metrics.NewPixelAccumulator(0), metrics.NewAuthorsPROAccumulator()
 	var scores []float64
 	for i := range pix {
 		acc.Add(8, 8, pix[i], masks[i])
+		authors.Add(8, 8, pix[i], masks[i])
 		scores = append(scores, float64((&mapio.Map{W: 8, H: 8, Pix: pix[i]}).Max()))
 	}
 	img, _ := metrics.ImageMetrics(scores, []bool{true, true, false, false})
 	pr, _ := acc.Result(eval.DefaultProLimit)
-	if want := metrics.NewClassResult("toy", img, pr); len(rep.Classes) != 1 || !reflect.DeepEqual(rep.Classes[0], want) {
+	want := metrics.NewClassResult("toy", img, pr)
+	want.SetAuthorsPRO(authors.Result()) // --pro both, the default
+	if len(rep.Classes) != 1 || !reflect.DeepEqual(rep.Classes[0], want) {
 		t.Errorf("classes %+v, want %+v", rep.Classes, want)
 	}
 	if rep.ProLimit != eval.DefaultProLimit || rep.MapFiles[mapio.SourceFloatTIFF] != 4 || rep.ImageScore != "map maximum" {

@@ -13,6 +13,12 @@
 //     the trapezoid rule up to an FPR limit (linear interpolation at the limit) and
 //     divided by that limit.
 //
+// AuthorsPROAccumulator computes another metric, the authors' P-PRO (their
+// utils/eva_metrics.py, the P-PRO column of their tables): maps zoomed to a longest
+// side of 256, 4-connected regions, 50 thresholds, FPR ≤ 0.3, with NumPy's and SciPy's
+// arithmetic reproduced (zoom, linspace, pairwise sums, the order argsort gives tied
+// points), so that it matches their numbers; it is not comparable with AU-PRO.
+//
 // A metric that is not defined for a class (no anomalous or no normal images, no
 // anomalous or no normal pixels) is NaN and named in ClassResult.Undefined; it is
 // never reported as 0 or 1, and the mean over classes leaves it out and says so.

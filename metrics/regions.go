@@ -1,10 +1,22 @@
 package metrics
 
 // labelRegions writes into labels (len width·height) the 8-connected component
-// of every mask pixel, numbered from 1, and 0 for pixels outside the mask. It
-// returns the size of every component (sizes[k-1] for label k). stack is scratch
-// space that is returned, possibly grown, for reuse.
+// of every mask pixel, numbered from 1 in the raster order of their first pixel,
+// and 0 for pixels outside the mask. It returns the size of every component
+// (sizes[k-1] for label k). stack is scratch space that is returned, possibly
+// grown, for reuse.
 func labelRegions(mask []bool, width, height int, labels []int32, stack []int32) (sizes []uint32, _ []int32) {
+	return labelConnected(mask, width, height, labels, stack, true)
+}
+
+// labelRegions4 is labelRegions with 4-connected components (edge neighbours only:
+// scipy.ndimage.label's default structure in 2-D).
+func labelRegions4(mask []bool, width, height int, labels []int32, stack []int32) (sizes []uint32, _ []int32) {
+	return labelConnected(mask, width, height, labels, stack, false)
+}
+
+// labelConnected labels the 8-connected (eight) or 4-connected components of mask.
+func labelConnected(mask []bool, width, height int, labels []int32, stack []int32, eight bool) (sizes []uint32, _ []int32) {
 	clear(labels)
 	var next int32
 	for start, m := range mask {
@@ -27,7 +39,7 @@ func labelRegions(mask []bool, width, height int, labels []int32, stack []int32)
 				}
 				for dx := -1; dx <= 1; dx++ {
 					xx := x + dx
-					if xx < 0 || xx >= width {
+					if xx < 0 || xx >= width || !eight && dx != 0 && dy != 0 {
 						continue
 					}
 					q := yy*width + xx

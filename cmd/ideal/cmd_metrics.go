@@ -20,7 +20,8 @@ func init() {
 }
 
 const metricsUsage = `--data ROOT --maps MAPS [--format mvtec|visa|mpdd|btad|folder] [--scores CSV]
-       [--pro-limit 0.3] [--classes a,b] [--resize] [--skip-missing] [--json FILE]
+       [--pro-limit 0.3] [--pro both|mvtec|authors] [--table ours|authors]
+       [--classes a,b] [--resize] [--skip-missing] [--json FILE]
 
 Reads one anomaly map per test image from MAPS/<class>/test/<type>/<name>.tiff (the
 official MVTec AD evaluation layout; <type> is the defect type, "good" for normal
@@ -30,6 +31,12 @@ set, and prints per class and their mean: I-AUROC, I-AP, I-F1max (image score = 
 map's maximum unless --scores gives one), P-AUROC, P-F1max and AU-PRO up to the FPR
 limit. All thresholds are exact; an undefined metric (a class without anomalies) is
 shown as n/a and left out of the mean.
+--pro both (the default) adds the authors' P-PRO beside the MVTec AD AU-PRO: their
+utils/eva_metrics.py, maps zoomed to a longest side of 256 (bilinear; masks nearest),
+4-connected regions, 50 thresholds from the highest score to the lowest, FPR ≤ 0.3.
+It is another metric than AU-PRO and the two columns must not be compared; --pro mvtec
+or authors shows one. --table authors also prints the authors' four columns (I-AUROC,
+I-AP, P-AUROC, P-PRO) as their main_infer.py prints them.
 `
 
 // metricsOptions are the parsed flags of ideal metrics.
@@ -38,6 +45,7 @@ type metricsOptions struct {
 	proLimit                             float64
 	classes                              []string
 	resize, quiet, skipMissing           bool
+	proTable                             // --pro, --table
 }
 
 func runMetrics(args []string) error {
@@ -61,7 +69,11 @@ func parseMetricsFlags(args []string) (metricsOptions, error) {
 	fs.BoolVar(&o.skipMissing, "skip-missing", false, "leave out test images that have no map (e.g. the references of an 'ideal eval' run) instead of failing")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	addProTableFlags(fs, &o.proTable)
 	if err := parseFlags(fs, args); err != nil {
+		return o, err
+	}
+	if err := o.proTable.check(); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -87,14 +99,14 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep, err := eval.Maps(context.Background(), ds, eval.MapsOptions{Maps: o.maps, Scores: o.scores, ProLimit: o.proLimit,
-		Resize: o.resize, SkipMissing: o.skipMissing}, &metricsProgress{stderr: stderr, quiet: o.quiet})
+		Resize: o.resize, SkipMissing: o.skipMissing, PRO: o.pro}, &metricsProgress{stderr: stderr, quiet: o.quiet})
 	var size *eval.MapSizeError
 	if errors.As(err, &size) {
 		return fmt.Errorf("%w (use --resize to resize maps bilinearly)", err)
 	} else if err != nil {
 		return err
 	}
-	printMetricsTable(stdout, rep)
+	printTables(stdout, rep, o.table)
 	if o.jsonPath != "" {
 		return rep.WriteJSON(o.jsonPath)
 	}

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -119,10 +120,14 @@ func (tr *metricsTree) expected(t *testing.T, limit float64, imageScore func(c s
 	var out []metrics.ClassResult
 	for _, c := range tr.classes {
 		acc := metrics.NewPixelAccumulator(0)
+		authors := metrics.NewAuthorsPROAccumulator()
 		var scores []float64
 		var labels []bool
 		for i, im := range tr.imgs[c] {
 			if err := acc.Add(im.w, im.h, im.scores, im.mask); err != nil {
+				t.Fatal(err)
+			}
+			if err := authors.Add(im.w, im.h, im.scores, im.mask); err != nil {
 				t.Fatal(err)
 			}
 			s := float64((&mapio.Map{W: im.w, H: im.h, Pix: im.scores}).Max())
@@ -139,7 +144,9 @@ func (tr *metricsTree) expected(t *testing.T, limit float64, imageScore func(c s
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, metrics.NewClassResult(c, img, pix))
+		cr := metrics.NewClassResult(c, img, pix)
+		cr.SetAuthorsPRO(authors.Result())
+		out = append(out, cr)
 	}
 	return out
 }
@@ -182,18 +189,23 @@ func checkReport(t *testing.T, stdout, jsonPath string, want []metrics.ClassResu
 				t.Errorf("%s %s: JSON %v, metrics package %v", w.Class, metrics.Names[k], g.Values()[k], v)
 			}
 		}
-		// The printed row: the class name and the six values in percent.
+		if !same(authorsPRO(g.AuthorsPRO), *w.AuthorsPRO) {
+			t.Errorf("%s %s: JSON %v, metrics package %v", w.Class, metrics.AuthorsPROName, authorsPRO(g.AuthorsPRO), *w.AuthorsPRO)
+		}
+		// The printed row: the class name, the six values and the authors' P-PRO
+		// in percent.
 		fields := strings.Fields(lines[1+i])
-		if len(fields) != 7 || fields[0] != w.Class {
+		if len(fields) != 8 || fields[0] != w.Class {
 			t.Fatalf("table row %q", lines[1+i])
 		}
-		for k, v := range w.Values() {
+		six := w.Values()
+		for k, v := range append(six[:], *w.AuthorsPRO) {
 			cell := "n/a"
 			if v.Defined() {
 				cell = strconv.FormatFloat(100*float64(v), 'f', 2, 64)
 			}
-			if fields[1+k] != cell {
-				t.Errorf("%s %s printed %s, want %s", w.Class, metrics.Names[k], fields[1+k], cell)
+			if name := append(metrics.Names[:], metrics.AuthorsPROName)[k]; fields[1+k] != cell {
+				t.Errorf("%s %s printed %s, want %s", w.Class, name, fields[1+k], cell)
 			}
 		}
 	}
@@ -203,9 +215,21 @@ func checkReport(t *testing.T, stdout, jsonPath string, want []metrics.ClassResu
 			t.Errorf("mean %s: JSON %v, want %v", metrics.Names[k], rep.Mean.Values()[k], v)
 		}
 	}
+	if !same(authorsPRO(rep.Mean.AuthorsPRO), *mean.AuthorsPRO) {
+		t.Errorf("mean %s: JSON %v, want %v", metrics.AuthorsPROName, authorsPRO(rep.Mean.AuthorsPRO), *mean.AuthorsPRO)
+	}
 	if !strings.HasPrefix(lines[1+len(want)], "Mean ") {
 		t.Errorf("no mean row: %q", lines[1+len(want)])
 	}
+}
+
+// authorsPRO is the authors' P-PRO as read back from JSON: null (undefined) reads
+// as nil.
+func authorsPRO(v *metrics.Value) metrics.Value {
+	if v == nil {
+		return metrics.Value(math.NaN())
+	}
+	return *v
 }
 
 func TestMetricsCommand(t *testing.T) {
@@ -218,8 +242,8 @@ func TestMetricsCommand(t *testing.T) {
 	want := tr.expected(t, 0.3, nil)
 	t.Log("\n" + out)
 	checkReport(t, out, js, want)
-	if !strings.Contains(out, "n/a: gamma: I-AUROC, I-AP, I-F1max: no anomalous images; P-AUROC, P-F1max, AU-PRO: no anomalous pixels") ||
-		!strings.Contains(out, "mean: I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max, AU-PRO: 1 of 3 classes left out (gamma)") {
+	if !strings.Contains(out, "n/a: gamma: I-AUROC, I-AP, I-F1max: no anomalous images; P-AUROC, P-F1max, AU-PRO, P-PRO (authors): no anomalous pixels") ||
+		!strings.Contains(out, "mean: I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max, AU-PRO, P-PRO (authors): 1 of 3 classes left out (gamma)") {
 		t.Errorf("undefined metrics not explained:\n%s", out)
 	}
 	if want[0].Regions < 4 || !want[0].PAUROC.Defined() || want[2].PAUROC.Defined() {
