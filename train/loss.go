@@ -430,12 +430,27 @@ func imageLoss(s *Sample, sa, dsa []float64) (score, loss float64) {
 // pixelLoss returns the focal and dice losses on the pixel logits [s_n; s_a] up-sampled
 // to S×S and adds their gradient with respect to s_a into dsa.
 func pixelLoss(s *Sample, sa, dsa []float64) (focal, dice float64) {
+	var pw pixelWork
+	return pw.loss(s, sa, dsa)
+}
+
+// pixelWork holds pixelLoss's buffers for reuse.
+type pixelWork struct {
+	up0, up1, dup1, q1 []float64
+	probs              [][2]float64
+}
+
+func (pw *pixelWork) loss(s *Sample, sa, dsa []float64) (focal, dice float64) {
 	S := s.Side
-	up0 := bilinear(s.SN, s.G, S)
-	up1 := bilinear(sa, s.G, S)
-	dup1 := make([]float64, S*S)
+	up0 := bilinearInto(fit64(&pw.up0, S*S), s.SN, s.G, S)
+	up1 := bilinearInto(fit64(&pw.up1, S*S), sa, s.G, S)
+	dup1 := fit64(&pw.dup1, S*S)
+	clear(dup1)
+	if cap(pw.probs) < S*S {
+		pw.probs = make([][2]float64, S*S)
+	}
 	focal = focalLoss(up0, up1, s.Mask, dup1)
-	dice = diceLoss(up0, up1, s.Mask, dup1)
+	dice = diceLoss(up0, up1, s.Mask, dup1, pw.probs[:S*S])
 	bilinearBack(dsa, dup1, s.G, S)
 	return focal, dice
 }
@@ -469,9 +484,8 @@ func focalLoss(up0, up1, mask, dup1 []float64) float64 {
 // diceLoss returns the dice loss (smoothing 1) of the two-channel softmax of the logits
 // against [1 − mask, mask], summed over the channels, and adds its gradient with
 // respect to the channel-1 logits into dup1.
-func diceLoss(up0, up1, mask, dup1 []float64) float64 {
+func diceLoss(up0, up1, mask, dup1 []float64, probs [][2]float64) float64 {
 	var inter, psum, tsum [2]float64
-	probs := make([][2]float64, len(mask))
 	for i, t1 := range mask {
 		q1 := 1 / (1 + math.Exp(up0[i]-up1[i]))
 		probs[i] = [2]float64{1 - q1, q1}
@@ -602,10 +616,9 @@ func taps(in, out int) (i0, i1 []int, l []float64) {
 	return i0, i1, l
 }
 
-// bilinear up-samples a g×g grid to s×s.
-func bilinear(src []float64, g, s int) []float64 {
+// bilinearInto up-samples a g×g grid to s×s into out, which it returns.
+func bilinearInto(out, src []float64, g, s int) []float64 {
 	i0, i1, l := taps(g, s)
-	out := make([]float64, s*s)
 	for y := range s {
 		for x := range s {
 			a, b := src[i0[y]*g:], src[i1[y]*g:]

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // AdamW is PyTorch's AdamW with amsgrad (spec §8: β = 0.9, 0.999, ε = 1e−10, weight
@@ -32,16 +33,41 @@ func (o *AdamW) Step(p, g *Params, lr float64) {
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.step))
 	bc2 := math.Sqrt(1 - math.Pow(o.Beta2, float64(o.step)))
 	pf, gf, mf, vf, xf := p.fields(), g.fields(), o.m.fields(), o.v.fields(), o.vmax.fields()
-	for k := range pf {
-		pv, gv, mv, vv, xv := *pf[k].v, *gf[k].v, *mf[k].v, *vf[k].v, *xf[k].v
+	// Every value's update is independent of the others: the fields are cut into
+	// chunks updated on all cores, with the same result.
+	decay, step, b1, b2 := 1-lr*o.WeightDecay, lr/bc1, 1-o.Beta1, 1-o.Beta2
+	chunks(pf, func(k, lo, hi int) {
+		pv, gv := (*pf[k].v)[lo:hi], (*gf[k].v)[lo:hi]
+		mv, vv, xv := (*mf[k].v)[lo:hi], (*vf[k].v)[lo:hi], (*xf[k].v)[lo:hi]
 		for i, gr := range gv {
-			pv[i] *= 1 - lr*o.WeightDecay
-			mv[i] = o.Beta1*mv[i] + (1-o.Beta1)*gr
-			vv[i] = o.Beta2*vv[i] + (1-o.Beta2)*gr*gr
+			pv[i] *= decay
+			mv[i] = o.Beta1*mv[i] + b1*gr
+			vv[i] = o.Beta2*vv[i] + b2*gr*gr
 			xv[i] = max(xv[i], vv[i])
-			pv[i] -= lr / bc1 * mv[i] / (math.Sqrt(xv[i])/bc2 + o.Eps)
+			pv[i] -= step * mv[i] / (math.Sqrt(xv[i])/bc2 + o.Eps)
 		}
+	})
+}
+
+// parallelFor runs fn(u) for every u in [0, n) on up to threads goroutines.
+func parallelFor(n, threads int, fn func(u int)) {
+	workers := min(n, threads)
+	if workers <= 1 {
+		for u := range n {
+			fn(u)
+		}
+		return
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for u := int(next.Add(1) - 1); u < n; u = int(next.Add(1) - 1) {
+				fn(u)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Schedule is the learning rate per iteration (spec §8): linear warm-up from Min to

@@ -34,6 +34,11 @@ type Options struct {
 	Dropout  float64 // dropout rate in training (spec §6), in [0, 1)
 	Seed     uint64  // seed of the initialisation, the episode draw and the dropout masks
 
+	// Precision of the loss and gradient ("": Float32, the fast path on the CPU
+	// backend's kernels; Float64: the scalar oracle). The parameters, the optimiser
+	// and the checkpoint are float64 either way, so a run may resume in the other.
+	Precision Precision
+
 	// Resume is a checkpoint (Out+".ckpt" of an earlier run with the same settings) to
 	// continue from, exactly as if that run had not stopped ("": start afresh).
 	Resume string
@@ -80,6 +85,7 @@ type Iteration struct {
 	Epoch, Epochs int     // the epoch (1-based) of Epochs
 	It, Iters     int     // the iteration within the epoch (1-based) of Iters
 	Step, Steps   int     // iterations done in all (resumed ones included) of Steps
+	Batch         int     // episodes in the iteration
 	Loss          Losses  // the batch's mean loss
 	LR            float64 // the learning rate of the step
 }
@@ -188,7 +194,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.LR == 0 {
 		o.LR = 1e-3
 	}
+	if o.Precision == "" {
+		o.Precision = Float32
+	}
 	switch {
+	case o.Precision != Float32 && o.Precision != Float64:
+		return o, fmt.Errorf("precision %q: want %s or %s", o.Precision, Float32, Float64)
 	case o.Out == "":
 		return o, errors.New("no output head file (Options.Out)")
 	case o.Epochs < 1 || o.Episodes < 1 || o.Batch < 1 || o.Vectors < 1:
@@ -237,6 +248,7 @@ type run struct {
 	params *Params
 	opt    *AdamW
 	grad   *Params
+	fast   *Fast // the float32 path (nil: float64)
 }
 
 // Run trains a freshly initialised IDE head (spec §8) on episodes drawn from the test
@@ -375,7 +387,7 @@ func (r *run) epoch(epoch int, first bool) error {
 		r.it++
 		if o.Events.Iteration != nil {
 			o.Events.Iteration(Iteration{Epoch: epoch + 1, Epochs: o.Epochs, It: k + 1, Iters: r.iters,
-				Step: r.it, Steps: o.Epochs * r.iters, Loss: l, LR: r.sched.At(r.it - 1)})
+				Step: r.it, Steps: o.Epochs * r.iters, Batch: len(batch), Loss: l, LR: r.sched.At(r.it - 1)})
 		}
 		if r.ctx.Err() != nil && k < r.iters-1 {
 			if err := r.saveWithinEpoch(epoch, k+1, done, mean); err != nil {
@@ -452,7 +464,11 @@ func (r *run) saveWithinEpoch(epoch, iters, done int, mean Losses) error {
 
 // step computes the batch's loss and gradient and takes the optimiser step.
 func (r *run) step(batch []*Sample, epoch int) (Losses, error) {
-	l, err := BatchLoss(r.params, batch, r.grad)
+	loss := BatchLoss
+	if r.fast != nil {
+		loss = r.fast.BatchLoss
+	}
+	l, err := loss(r.params, batch, r.grad)
 	if err != nil {
 		return l, fmt.Errorf("epoch %d, iteration %d: %w", epoch+1, r.it+1, err)
 	}
@@ -625,6 +641,9 @@ func (r *run) initModel(c int) error {
 	// The NVE, position code and s_n do not depend on the weights.
 	r.w, r.model, r.params, r.opt = w, head.New(r.det.Backend(), w), params, opt
 	r.grad = NewParams(params.C, params.M, params.Heads)
+	if r.o.Precision == Float32 {
+		r.fast = NewFast(0)
+	}
 	return nil
 }
 

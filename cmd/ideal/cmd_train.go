@@ -26,7 +26,7 @@ func init() {
 const trainUsage = `--data ROOT --backbone FILE --out HEAD [--format mvtec|visa|mpdd|btad|folder]
        [--epochs 20] [--episodes 600] [--batch 16] [--n-shot 1] [--a-shot 1] [--size 448]
        [--classes a,b] [--vectors 45] [--lr 1e-3] [--seed N] [--cache DIR] [--backend cpu]
-       [--dropout 0.1] [--resume CKPT] [--stop-on-error] [-q]
+       [--dropout 0.1] [--precision float32|float64] [--resume CKPT] [--stop-on-error] [-q]
        [--eval-data ROOT --eval-format F --eval-setting general|hard --eval-out DIR]
 
 Trains a freshly initialised IDE head (spec §8) on episodes drawn from the test split
@@ -38,7 +38,10 @@ HEAD.ckpt (parameters and AdamW state in float64, epoch, sampler position);
 --resume CKPT continues a run with the same settings exactly as if it had not been
 interrupted. --dropout (spec §6, training only) drops attention weights and the
 attention output before the residual, with masks drawn from the seed, the iteration
-and the episode's place in the batch. --eval-data evaluates the head after every epoch
+and the episode's place in the batch. --precision float32 (the default) computes the
+head's loss and gradient on the CPU's packed float32 kernels, several times faster than
+the scalar float64 path (--precision float64, the oracle it is tested against); the
+parameters, AdamW and the checkpoint are float64 either way. --eval-data evaluates the head after every epoch
 on that data set as 'ideal eval' does (same shots, size, seed and feature cache; no
 overlays) and prints the table; the outputs go to --eval-out/epoch-N (default
 HEAD.eval/epoch-N). Each epoch's loss is printed on stdout; a progress bar is drawn on
@@ -59,6 +62,7 @@ iterations done in HEAD.ckpt: fix or remove the image and rerun with --resume HE
 
 type trainOptions struct {
 	root, format, backbone, out, cache, backend, resume  string
+	precision                                            string
 	evalData, evalFormat, evalSetting, evalOut           string
 	epochs, episodes, batch, nShot, aShot, size, vectors int
 	lr, dropout                                          float64
@@ -112,6 +116,7 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the initialisation and the episode draw")
 	fs.StringVar(&o.cache, "cache", "", "feature cache folder (default HEAD.cache)")
 	fs.StringVar(&o.backend, "backend", "cpu", "compute backend of the backbone and the NVE: "+backendNames)
+	fs.StringVar(&o.precision, "precision", string(train.Float32), "arithmetic of the head's loss and gradient: float32 (fast) or float64 (the oracle)")
 	fs.StringVar(&o.resume, "resume", "", "checkpoint to continue from (HEAD.ckpt of an earlier run with the same settings)")
 	fs.StringVar(&o.evalData, "eval-data", "", "data set evaluated after every epoch (default: none)")
 	fs.StringVar(&o.evalFormat, "eval-format", "", "layout of --eval-data (default --format)")
@@ -137,6 +142,8 @@ func parseTrainFlags(args []string) (trainOptions, error) {
 		return o, usageErrorf("--lr %g must be a positive number", o.lr)
 	case !(o.dropout >= 0 && o.dropout < 1):
 		return o, usageErrorf("--dropout %g must be in [0, 1)", o.dropout)
+	case o.precision != string(train.Float32) && o.precision != string(train.Float64):
+		return o, usageErrorf("--precision %q: want float32 or float64", o.precision)
 	}
 	o.classes = splitList(*classes)
 	if o.cache == "" {
@@ -194,7 +201,7 @@ func trainHead(ctx context.Context, o trainOptions, stdout, stderr io.Writer) (*
 	}
 	defer det.Close()
 	to := train.Options{Out: o.out, Epochs: o.epochs, Episodes: o.episodes, Batch: o.batch, NShot: o.nShot, AShot: o.aShot,
-		Vectors: o.vectors, LR: o.lr, Dropout: o.dropout, Seed: o.seed, Resume: o.resume, StopOnError: o.stopOnError,
+		Vectors: o.vectors, LR: o.lr, Dropout: o.dropout, Precision: train.Precision(o.precision), Seed: o.seed, Resume: o.resume, StopOnError: o.stopOnError,
 		OutputLock: &outputsMu, Events: p.events()}
 	if o.evalData != "" {
 		to.AfterEpoch = func(ctx context.Context, epoch int, headPath string) error {
@@ -245,6 +252,8 @@ type trainProgress struct {
 	stdout, stderr io.Writer
 	bars           bool
 	bar            *progressbar.ProgressBar
+	start          time.Time // of the first iteration of this call
+	steps          int       // iterations done by this call
 }
 
 func (p *trainProgress) events() train.Events {
@@ -258,10 +267,13 @@ func (p *trainProgress) events() train.Events {
 			}
 		},
 		Iteration: func(it train.Iteration) {
+			if p.steps++; p.steps == 1 {
+				p.start = time.Now()
+			}
 			if p.bar != nil {
 				l := it.Loss
-				p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f (img %.3f focal %.3f dice %.3f disc %.3f orth %.3f) lr %.2g",
-					it.Epoch, it.Epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, it.LR))
+				p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f (img %.3f focal %.3f dice %.3f disc %.3f orth %.3f) lr %.2g%s",
+					it.Epoch, it.Epochs, l.Total(), l.Image, l.Focal, l.Dice, l.Disc, l.Orth, it.LR, p.rate(it.Batch)))
 				p.bar.Add(1)
 			}
 		},
@@ -277,6 +289,16 @@ func (p *trainProgress) events() train.Events {
 		},
 		Warning: p.warning,
 	}
+}
+
+// rate is " N episodes/s" over this call's iterations after the first (whose time
+// is not measured), "" before the second; batch is the episodes per iteration.
+func (p *trainProgress) rate(batch int) string {
+	secs := time.Since(p.start).Seconds()
+	if p.steps < 2 || secs <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %.1f episodes/s", float64((p.steps-1)*batch)/secs)
 }
 
 func (p *trainProgress) warning(msg string) {
