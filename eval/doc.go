@@ -29,8 +29,8 @@
 //
 // A Sink sees the run as it goes: progress for a command line, or files. FileSink
 // writes the results folder of 'ideal eval --out DIR' (metrics.json, metrics.csv,
-// scores.csv, view.json with the G×G maps, the S×S maps and overlays), rewritten after
-// every class.
+// scores.csv, view.json with the G×G maps, the S×S maps and overlays, and with
+// FileSink.Report the report.html of package report), rewritten after every class.
 //
 // Maps evaluates anomaly maps written by any tool (float32 TIFFs in the official MVTec
 // AD layout, MAPS/<class>/test/<type>/<name>.tiff, such as FileSink.SaveMaps writes)

@@ -90,6 +90,9 @@ type Query struct {
 	Result *ideal.Result
 	// Pixels is the S×S pixel map of spec §7 (Result.PixelMap) that the metrics used.
 	Pixels []float32
+	// Mask is the ground truth resized to S×S (nearest), as the metrics used it; nil
+	// for a normal query.
+	Mask []bool
 }
 
 // Sink follows a run: progress, and whatever is written of it. Run calls its methods
@@ -397,7 +400,7 @@ func (r *run) query(ctx context.Context, e *ideal.Episode, class string, s data.
 	if err := r.cm.addPixels(res.Side, res.Side, pix, mask); err != nil {
 		return nil, r.skip(s.Path, err)
 	}
-	return &Query{Class: class, Sample: s, Result: res, Pixels: pix}, nil
+	return &Query{Class: class, Sample: s, Result: res, Pixels: pix, Mask: mask}, nil
 }
 
 // queryMask reads an anomalous query's ground truth, checks it against the image's

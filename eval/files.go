@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/ideal-fsad/ideal/data"
+	"github.com/ideal-fsad/ideal/eval/report"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/atomicfile"
 	"github.com/ideal-fsad/ideal/mapio"
@@ -31,6 +32,7 @@ import (
 //	DIR/view/<class>/<type>/<name>.maps.safetensors  the G×G maps A, s_n and s_a
 //	DIR/maps/<class>/test/<type>/<name>.tiff         the S×S pixel maps (SaveMaps)
 //	DIR/overlays/<class>/<type>_<name>.png           heatmap overlays (Overlays per class)
+//	DIR/report.html, DIR/report/                     the report (with Report; package report)
 //
 // The four files at the top are rewritten (each atomically) after every class and
 // when the run ends, so that they always hold the classes finished. A FileSink serves
@@ -51,6 +53,9 @@ type FileSink struct {
 	// Warn receives the overlays that could not be written (they are also added to
 	// the report's warnings); nil: none.
 	Warn func(msg string)
+	// Report, when set, makes DIR/report.html (package report): the curves and the
+	// panel of every query, rewritten after every class.
+	Report *report.Builder
 
 	view     *results.Manifest
 	scores   []scoreRow
@@ -98,6 +103,21 @@ func (f *FileSink) ClassStart(_ int, ep *data.Episode) {
 	for _, s := range ep.Abnormal {
 		f.cur.view.Abnormal = append(f.cur.view.Abnormal, results.Reference{Path: s.Path, Mask: s.MaskPath})
 	}
+	if f.Report != nil {
+		f.Report.StartClass(ep.Class, reportRefs(ep))
+	}
+}
+
+// reportRefs are the references of a class's episode, as the report shows them.
+func reportRefs(ep *data.Episode) []report.Reference {
+	var refs []report.Reference
+	for _, s := range ep.Normal {
+		refs = append(refs, report.Reference{Path: s.Path})
+	}
+	for _, s := range ep.Abnormal {
+		refs = append(refs, report.Reference{Path: s.Path, Mask: s.MaskPath})
+	}
+	return refs
 }
 
 // Query writes the query's maps file (and its S×S map with SaveMaps).
@@ -123,6 +143,12 @@ func (f *FileSink) Query(q *Query) error {
 		return err
 	}
 	f.cur.view.Queries = append(f.cur.view.Queries, vq)
+	if f.Report != nil {
+		if err := f.Report.Add(report.Query{Path: s.Path, DefectType: s.DefectType, Anomalous: s.Anomalous, Score: float64(res.ImageScore),
+			W: res.Side, H: res.Side, Pixels: q.Pixels, Mask: q.Mask}); err != nil {
+			return err
+		}
+	}
 	if f.SaveMaps {
 		p := filepath.Join(f.Dir, "maps", mapio.RelPath(q.Class, s.DefectType, s.Path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -148,7 +174,15 @@ func (f *FileSink) ClassDone(ep *data.Episode, rep *Report, evaluated bool) erro
 	cur := f.cur
 	f.cur = classFiles{}
 	if !evaluated {
+		if f.Report != nil {
+			f.Report.DropClass()
+		}
 		return nil
+	}
+	if f.Report != nil {
+		if err := f.Report.EndClass(); err != nil {
+			return err
+		}
 	}
 	cmap, err := imaging.LookupColormap("jet")
 	if err != nil {
@@ -199,7 +233,13 @@ func (f *FileSink) write(rep *Report) error {
 	if f.view == nil { // End without Begin
 		f.Begin(rep, nil)
 	}
-	return writeOutputs(f.Dir, rep, f.scores, f.view)
+	if err := writeOutputs(f.Dir, rep, f.scores, f.view); err != nil {
+		return err
+	}
+	if f.Report != nil && len(rep.Classes) > 0 {
+		return f.Report.Write(rep.Summary())
+	}
+	return nil
 }
 
 // writeOutputs writes metrics.json, metrics.csv, scores.csv and (when a class is

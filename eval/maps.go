@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ideal-fsad/ideal/data"
+	"github.com/ideal-fsad/ideal/eval/report"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/metrics"
@@ -74,6 +75,72 @@ type MapsSink interface {
 	ClassDone(class string, rep *MapsReport) error
 	// End: the run ends; rep holds the classes finished and their mean.
 	End(rep *MapsReport) error
+}
+
+// MapQuery is a test image's map as Maps evaluated it.
+type MapQuery struct {
+	Class  string
+	Sample data.Sample
+	Map    string    // the map file
+	Score  float64   // the image score
+	W, H   int       // the ground truth's size
+	Pixels []float32 // the map at W×H
+	Mask   []bool    // the ground truth; nil for a normal image
+}
+
+// MapQuerySink is a MapsSink that sees every map's values: Maps calls MapQuery
+// before Map. An error ends the run.
+type MapQuerySink interface {
+	MapsSink
+	MapQuery(q *MapQuery) error
+}
+
+// ReportMapsSink is a MapQuerySink that makes the report (package report) of the
+// maps and passes everything on to Next (nil: nothing more).
+type ReportMapsSink struct {
+	Next   MapsSink
+	Report *report.Builder
+}
+
+func (s *ReportMapsSink) next() MapsSink {
+	if s.Next == nil {
+		return NopMapsSink{}
+	}
+	return s.Next
+}
+
+func (s *ReportMapsSink) Warn(msg string)                  { s.next().Warn(msg) }
+func (s *ReportMapsSink) Begin(rep *MapsReport, total int) { s.next().Begin(rep, total) }
+func (s *ReportMapsSink) Map(path string)                  { s.next().Map(path) }
+
+func (s *ReportMapsSink) ClassStart(i int, class string) {
+	s.Report.StartClass(class, nil)
+	s.next().ClassStart(i, class)
+}
+
+func (s *ReportMapsSink) MapQuery(q *MapQuery) error {
+	return s.Report.Add(report.Query{Path: q.Sample.Path, DefectType: q.Sample.DefectType, Anomalous: q.Sample.Anomalous,
+		Score: q.Score, W: q.W, H: q.H, Pixels: q.Pixels, Mask: q.Mask})
+}
+
+func (s *ReportMapsSink) ClassDone(class string, rep *MapsReport) error {
+	if err := s.Report.EndClass(); err != nil {
+		return err
+	}
+	if err := s.Report.Write(rep.Summary()); err != nil {
+		return err
+	}
+	return s.next().ClassDone(class, rep)
+}
+
+func (s *ReportMapsSink) End(rep *MapsReport) error {
+	err := s.next().End(rep)
+	if len(rep.Classes) > 0 {
+		if err2 := s.Report.Write(rep.Summary()); err == nil {
+			err = err2
+		}
+	}
+	return err
 }
 
 // NopMapsSink does nothing; embed it in a MapsSink that needs only some of the methods.
@@ -267,6 +334,12 @@ func (r *mapsRun) class(ctx context.Context, ci int) (metrics.ClassResult, error
 		r.rep.MapFiles[j.src]++
 		if j.resized {
 			r.rep.Resized++
+		}
+		if qs, ok := r.sink.(MapQuerySink); ok {
+			if err := qs.MapQuery(&MapQuery{Class: r.ds.Classes[ci].Name, Sample: j.sample, Map: j.mapPath, Score: score,
+				W: j.w, H: j.h, Pixels: j.pix, Mask: j.mask}); err != nil {
+				return metrics.ClassResult{}, err
+			}
 		}
 		j.pix, j.mask = nil, nil
 		r.sink.Map(j.mapPath)

@@ -27,6 +27,10 @@ type curve struct {
 	proX, proY float64 // last PRO curve point at or below the limit
 	proArea    float64
 	proDone    bool
+
+	at   float32        // the score of the next step, when the caller sets it (f1At)
+	f1At float32        // the score at which f1 was reached
+	rec  *curveRecorder // records the curves' points when not nil
 }
 
 func newCurve(pos, neg uint64, regions int, limit float64) *curve {
@@ -48,7 +52,7 @@ func (c *curve) step(dn, dp uint64, dw float64) {
 	if dp > 0 {
 		c.ap += float64(dp) / float64(c.pos) * (float64(c.tp) / float64(c.tp+c.fp))
 		if f := 2 * float64(c.tp) / float64(c.tp+c.fp+c.pos); f > c.f1 {
-			c.f1 = f
+			c.f1, c.f1At = f, c.at
 		}
 	}
 	if c.regions > 0 && c.neg > 0 && !c.proDone {
@@ -61,7 +65,13 @@ func (c *curve) step(dn, dp uint64, dw float64) {
 			yi := c.proY + (y-c.proY)*(c.limit-c.proX)/(x-c.proX)
 			c.proArea += 0.5 * (yi + c.proY) * (c.limit - c.proX)
 			c.proDone = true
+			if c.rec != nil {
+				c.rec.pro = append(c.rec.pro, CurvePoint{c.limit, yi})
+			}
 		}
+	}
+	if c.rec != nil {
+		c.rec.add(c)
 	}
 }
 

@@ -57,6 +57,14 @@ func scoreKey(f float32) uint32 {
 	return b | 0x80000000
 }
 
+// keyScore is the score of a key (scoreKey's inverse; −0 comes back as +0).
+func keyScore(k uint32) float32 {
+	if k&0x80000000 != 0 {
+		return math.Float32frombits(k &^ 0x80000000)
+	}
+	return math.Float32frombits(^k)
+}
+
 // isNaNKey reports whether k is the key of a NaN: NaNs sort beyond ±Inf.
 func isNaNKey(k uint32) bool { return k > 0xff800000 || k < 0x007fffff }
 
@@ -147,11 +155,17 @@ func (a *PixelAccumulator) Add(width, height int, scores []float32, mask []bool)
 // (0 < proLimit ≤ 1; MVTec uses 0.3) over everything added so far. It reorders
 // the stored keys but keeps them, so Result may be called again.
 func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
+	return a.result(proLimit, nil)
+}
+
+// result is Result, recording the curves' points in rec when it is not nil.
+func (a *PixelAccumulator) result(proLimit float64, rec *curveRecorder) (PixelResult, error) {
 	if !(proLimit > 0 && proLimit <= 1) {
 		return PixelResult{}, fmt.Errorf("metrics: PRO limit %v outside (0, 1]", proLimit)
 	}
 	r := PixelResult{Pixels: int64(len(a.neg) + len(a.pos)), Anomalous: int64(len(a.pos)), Regions: len(a.regionSize)}
 	c := newCurve(uint64(len(a.pos)), uint64(len(a.neg)), len(a.regionSize), proLimit)
+	c.rec = rec
 	weight := make([]float64, len(a.regionSize))
 	for i, s := range a.regionSize {
 		weight[i] = 1 / float64(s)
@@ -172,6 +186,7 @@ func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
 		// takePos sums the anomalous pixels of this bucket whose low 16 key
 		// bits equal lo (they are next, walking posB from its end).
 		takePos := func(lo uint32) (dp uint64, dw float64) {
+			c.at = keyScore(uint32(b)<<16 | lo)
 			for ; j >= 0 && uint32(posB[j]>>32)&0xffff == lo; j-- {
 				dp++
 				dw += weight[uint32(posB[j])]
@@ -216,15 +231,21 @@ func (a *PixelAccumulator) Result(proLimit float64) (PixelResult, error) {
 		}
 	}
 	r.AUROC, r.F1Max, r.AUPRO = c.auroc(), c.f1Max(), c.auPRO()
-	switch {
-	case r.Pixels == 0:
-		r.UndefinedBecause = "no pixels"
-	case len(a.pos) == 0:
-		r.UndefinedBecause = "no anomalous pixels"
-	case len(a.neg) == 0:
-		r.UndefinedBecause = "no normal pixels"
-	}
+	r.UndefinedBecause = a.undefinedBecause()
 	return r, nil
+}
+
+// undefinedBecause says why the pixel metrics are undefined, "" when they are not.
+func (a *PixelAccumulator) undefinedBecause() string {
+	switch {
+	case len(a.neg)+len(a.pos) == 0:
+		return "no pixels"
+	case len(a.pos) == 0:
+		return "no anomalous pixels"
+	case len(a.neg) == 0:
+		return "no normal pixels"
+	}
+	return ""
 }
 
 // partitionTop16 reorders keys in place so that they are grouped by the top 16

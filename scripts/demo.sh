@@ -105,3 +105,8 @@ To run on real data with real weights:
      (--a-shot 0 without --head gives the normal-only baseline; VisA: --format visa.)
   Or re-run this demo with them: IDEAL_BACKBONE=dinov2-small/model.safetensors IDEAL_HEAD=head.safetensors make demo
 MSG
+
+echo
+echo "The evaluation reports (table, curves, a panel per query, worst first; open from disk in a browser):"
+echo "  the baseline's: $OUT/normal-only/report.html"
+echo "  IDEAL's:        $OUT/ideal/report.html"

@@ -16,6 +16,7 @@ import (
 	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/data"
 	"github.com/ideal-fsad/ideal/eval"
+	"github.com/ideal-fsad/ideal/eval/report"
 	"github.com/ideal-fsad/ideal/mapio"
 	"github.com/ideal-fsad/ideal/results"
 )
@@ -31,7 +32,7 @@ const evalUsage = `--data ROOT --backbone FILE --out DIR [--format mvtec|visa|mp
        [--meta FILE] [--refs REFROOT] [--keep-refs] [--exclude FILE]
        [--n-shot 1] [--a-shot 1] [--setting general|hard] [--size 448]
        [--classes a,b] [--seed N] [--backend cpu] [--cache DIR] [--save-maps] [--overlays 4]
-       [--stop-on-error] [--pro both|mvtec|authors] [--table ours|authors]
+       [--stop-on-error] [--pro both|mvtec|authors] [--table ours|authors] [--threshold T]
 
 Runs one episode per class (references drawn with --seed, or the fixed ones of --refs),
 scores every query and prints I-AUROC, I-AP, I-F1max, P-AUROC, P-F1max and AU-PRO@0.3
@@ -40,7 +41,12 @@ per class and their mean. --a-shot > 0 needs --head; --a-shot 0 (or no --head wi
 bilinearly to S×S and smoothed with a Gaussian of σ = 4 (spec §7); it is compared
 with the mask resized to S×S (nearest). Writes DIR/metrics.json, DIR/metrics.csv,
 DIR/scores.csv (class, path, label, defect type, image score) and a few heatmap
-overlays per class under DIR/overlays. --save-maps writes the smoothed S×S maps as
+overlays per class under DIR/overlays, and DIR/report.html (pictures under DIR/report/):
+the table, per class the image ROC and PR curves, the pixel ROC, the PRO curve up to
+FPR 0.3, the histogram of the image scores, the references and a panel per query
+(image | ground truth, pixel scores | overlay with the predicted and true contours),
+worst first; verdicts use each class's image-level F1max threshold, or --threshold T
+for every class. --save-maps writes the smoothed S×S maps as
 float32 TIFFs in DIR/maps/<class>/test/<type>/<name>.tiff, the layout 'ideal metrics
 --maps' reads (it gives the same numbers when the images are S×S; otherwise it needs
 --resize and evaluates at the ground truth's size). DIR/view.json and the G×G maps A,
@@ -80,6 +86,7 @@ type evalOptions struct {
 	meta, exclude                                                        string // --meta, --exclude
 	keepRefs                                                             bool
 	proTable                                                             // --pro, --table
+	threshold                                                            thresholdFlag
 	// ctx stops the run after the current image when it is cancelled (SIGINT: its
 	// cause is errInterrupted); nil: never.
 	ctx context.Context
@@ -109,6 +116,7 @@ func parseEvalFlags(args []string) (evalOptions, error) {
 	fs.IntVar(&o.overlays, "overlays", 4, "heatmap overlays written per class: N−1 anomalous queries and 1 normal one (0: none)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	fs.BoolVar(&o.stopOnError, "stop-on-error", false, "stop at the first bad image (after writing the finished classes) instead of leaving it out")
+	fs.Var(&o.threshold, "threshold", "image-score threshold of the report's verdicts (default: each class's F1max threshold)")
 	addProTableFlags(fs, &o.proTable)
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
@@ -188,7 +196,8 @@ func evaluate(o evalOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer det.Close()
-	p.files = &eval.FileSink{Dir: o.out, SaveMaps: o.saveMaps, Overlays: o.overlays, Cache: o.cache, Lock: &outputsMu, Warn: p.warn}
+	p.files = &eval.FileSink{Dir: o.out, SaveMaps: o.saveMaps, Overlays: o.overlays, Cache: o.cache, Lock: &outputsMu, Warn: p.warn,
+		Report: report.New(o.out, o.threshold.reportOptions(eval.DefaultProLimit))}
 	rep, err := eval.Run(ctx, det, ds, eval.Options{NShot: o.nShot, AShot: o.aShot, Setting: setting, Seed: o.seed, Refs: o.refs,
 		KeepRefs: o.keepRefs, Exclude: exclude, Warn: p.warn, PRO: o.pro,
 		StopOnError: o.stopOnError, Backbone: o.backbone, Head: o.headPath}, p)
@@ -242,6 +251,7 @@ func printEvalSummary(stdout io.Writer, o evalOptions, rep *eval.Report, removed
 		fmt.Fprintf(stdout, ", overlays in %s (colours span each class's range of A)", filepath.Join(o.out, "overlays"))
 	}
 	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.out, report.FileName))
 	if !o.saveMaps {
 		return
 	}

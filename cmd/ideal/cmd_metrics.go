@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/ideal-fsad/ideal/data"
 	"github.com/ideal-fsad/ideal/eval"
+	"github.com/ideal-fsad/ideal/eval/report"
 )
 
 func init() {
@@ -22,6 +26,7 @@ func init() {
 const metricsUsage = `--data ROOT --maps MAPS [--format mvtec|visa|mpdd|btad|folder] [--scores CSV]
        [--pro-limit 0.3] [--pro both|mvtec|authors] [--table ours|authors]
        [--classes a,b] [--resize] [--skip-missing] [--json FILE]
+       [--report DIR] [--threshold T]
 
 Reads one anomaly map per test image from MAPS/<class>/test/<type>/<name>.tiff (the
 official MVTec AD evaluation layout; <type> is the defect type, "good" for normal
@@ -37,6 +42,10 @@ utils/eva_metrics.py, maps zoomed to a longest side of 256 (bilinear; masks near
 It is another metric than AU-PRO and the two columns must not be compared; --pro mvtec
 or authors shows one. --table authors also prints the authors' four columns (I-AUROC,
 I-AP, P-AUROC, P-PRO) as their main_infer.py prints them.
+--report DIR writes DIR/report.html (pictures under DIR/report/), as 'ideal eval' does:
+the table, per class the image ROC and PR curves, the pixel ROC, the PRO curve, the
+histogram of the image scores, and a panel per test image, worst first. Verdicts use
+the image-level F1max threshold of each class, or --threshold T for every class.
 `
 
 // metricsOptions are the parsed flags of ideal metrics.
@@ -46,6 +55,35 @@ type metricsOptions struct {
 	classes                              []string
 	resize, quiet, skipMissing           bool
 	proTable                             // --pro, --table
+	reportDir                            string
+	threshold                            thresholdFlag
+}
+
+// thresholdFlag is --threshold: a verdict threshold, or none (F1max per class).
+type thresholdFlag struct {
+	v   float64
+	set bool
+}
+
+func (t *thresholdFlag) String() string {
+	if !t.set {
+		return ""
+	}
+	return strconv.FormatFloat(t.v, 'g', -1, 64)
+}
+
+func (t *thresholdFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%q is not a finite number", s)
+	}
+	t.v, t.set = v, true
+	return nil
+}
+
+// reportOptions are the report's options from --threshold and the PRO limit.
+func (t thresholdFlag) reportOptions(proLimit float64) report.Options {
+	return report.Options{Threshold: t.v, FixedThreshold: t.set, ProLimit: proLimit}
 }
 
 func runMetrics(args []string) error {
@@ -68,6 +106,8 @@ func parseMetricsFlags(args []string) (metricsOptions, error) {
 	fs.BoolVar(&o.resize, "resize", false, "resize maps bilinearly to their ground truth's size instead of failing")
 	fs.BoolVar(&o.skipMissing, "skip-missing", false, "leave out test images that have no map (e.g. the references of an 'ideal eval' run) instead of failing")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&o.reportDir, "report", "", "also write DIR/report.html: curves and a panel per test image")
+	fs.Var(&o.threshold, "threshold", "image-score threshold of the report's verdicts (default: each class's F1max threshold)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	addProTableFlags(fs, &o.proTable)
 	if err := parseFlags(fs, args); err != nil {
@@ -98,8 +138,12 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var sink eval.MapsSink = &metricsProgress{stderr: stderr, quiet: o.quiet}
+	if o.reportDir != "" {
+		sink = &eval.ReportMapsSink{Next: sink, Report: report.New(o.reportDir, o.threshold.reportOptions(o.proLimit))}
+	}
 	rep, err := eval.Maps(context.Background(), ds, eval.MapsOptions{Maps: o.maps, Scores: o.scores, ProLimit: o.proLimit,
-		Resize: o.resize, SkipMissing: o.skipMissing, PRO: o.pro}, &metricsProgress{stderr: stderr, quiet: o.quiet})
+		Resize: o.resize, SkipMissing: o.skipMissing, PRO: o.pro}, sink)
 	var size *eval.MapSizeError
 	if errors.As(err, &size) {
 		return fmt.Errorf("%w (use --resize to resize maps bilinearly)", err)
@@ -107,6 +151,9 @@ func evaluateMaps(o metricsOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	printTables(stdout, rep, o.table)
+	if o.reportDir != "" {
+		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.reportDir, report.FileName))
+	}
 	if o.jsonPath != "" {
 		return rep.WriteJSON(o.jsonPath)
 	}
