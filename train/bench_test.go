@@ -97,12 +97,16 @@ func benchTrainStep(b *testing.B, prec Precision) {
 	batch := []*Sample{randomSample(rand.New(rand.NewPCG(1, 1)), 384, 32, 448, 1)}
 	g := NewParams(p.C, p.M, p.Heads)
 	opt := NewAdamW(p)
-	loss := BatchLoss
-	if prec == Float32 {
-		loss = NewFast(0).BatchLoss
-	}
-	for b.Loop() {
-		if _, err := loss(p, batch, g); err != nil {
+	fast := NewFast(0)
+	for b.Loop() { // as run.step
+		if prec == Float32 {
+			if _, err := fast.BatchLoss(p, batch, nil); err != nil {
+				b.Fatal(err)
+			}
+			fast.Step(opt, p, 1e-4)
+			continue
+		}
+		if _, err := BatchLoss(p, batch, g); err != nil {
 			b.Fatal(err)
 		}
 		opt.Step(p, g, 1e-4)

@@ -29,6 +29,9 @@ type Fast struct {
 	threads int
 	p32     params32
 	ws      []*ws32
+	pending int     // workers holding the gradient of the last BatchLoss with g nil (0: none)
+	gradFor *Params // the parameters of that gradient
+	synced  *Params // the parameters p32 holds after Step (nil: none)
 }
 
 // NewFast returns a float32 trainer on threads goroutines (≤ 0: GOMAXPROCS).
@@ -57,8 +60,10 @@ func (f *Fast) worker(i, threads int, p *Params) *ws32 {
 // BatchLoss is BatchLoss in float32: the mean loss of the batch, its gradient
 // written into g (zeroed first). Episodes are spread over the threads (episode i on
 // worker i mod workers, each worker's products on threads/workers goroutines), and
-// the workers' gradient sums are added in order.
+// the workers' gradient sums are added in order. With g nil, the gradient is kept
+// for Step instead.
 func (f *Fast) BatchLoss(p *Params, batch []*Sample, g *Params) (Losses, error) {
+	f.pending = 0
 	if len(batch) == 0 {
 		return Losses{}, fmt.Errorf("train: empty batch")
 	}
@@ -67,7 +72,7 @@ func (f *Fast) BatchLoss(p *Params, batch []*Sample, g *Params) (Losses, error) 
 			return Losses{}, fmt.Errorf("train: episode %d of the batch: %w", i+1, err)
 		}
 	}
-	f.p32.set(p)
+	f.setParams(p)
 	workers := min(len(batch), f.threads)
 	parts := make([]Losses, len(batch))
 	scale := 1 / float64(len(batch))
@@ -85,12 +90,56 @@ func (f *Fast) BatchLoss(p *Params, batch []*Sample, g *Params) (Losses, error) 
 	for _, pt := range parts {
 		l.Add(pt, scale)
 	}
-	g.Zero()
-	for _, w := range f.ws[:workers] {
-		w.grad.addTo(g)
+	if g == nil {
+		f.pending, f.gradFor = workers, p
+		return l, nil
 	}
+	sumInto(g, f.ws[:workers])
 	return l, nil
 }
+
+// setParams rounds p to float32 unless Step left them there.
+func (f *Fast) setParams(p *Params) {
+	if f.synced != p || !f.p32.fits(p) {
+		f.p32.set(p)
+	}
+	f.synced, f.pending = nil, 0
+}
+
+// Step is o.Step(p, g, lr) with g the gradient of the last BatchLoss(p, batch, nil),
+// in one pass: each chunk's gradient is added from the workers' float32 sums in
+// order (the same float64 values BatchLoss would write into g), and the updated
+// parameters are rounded to float32 for the next BatchLoss, which then does not
+// read p again: p must not change in between but through Step.
+func (f *Fast) Step(o *AdamW, p *Params, lr float64) {
+	if f.pending == 0 || f.gradFor != p {
+		panic("train: Fast.Step without the gradient of a BatchLoss(p, batch, nil)")
+	}
+	a := o.begin(lr)
+	pf, qf := p.fields(), f.p32.fields()
+	wf := make([][]*[]float32, f.pending)
+	for i, w := range f.ws[:f.pending] {
+		wf[i] = w.grad.fields()
+	}
+	chunks(pf, func(k, lo, hi int) {
+		bp := gradPool.Get().(*[]float64)
+		defer gradPool.Put(bp)
+		gv := (*bp)[:hi-lo]
+		clear(gv)
+		for _, wg := range wf {
+			for i, v := range (*wg[k])[lo:hi] {
+				gv[i] += float64(v)
+			}
+		}
+		pv := (*pf[k].v)[lo:hi]
+		a.update(k, lo, pv, gv)
+		toF32((*qf[k])[lo:hi], pv)
+	})
+	f.pending, f.synced = 0, p
+}
+
+// gradPool holds Step's chunk gradients.
+var gradPool = sync.Pool{New: func() any { b := make([]float64, chunkSize); return &b }}
 
 // Loss is Loss in float32: the losses of one episode and, when g is not nil,
 // scale·∂loss/∂p added to g.
@@ -98,7 +147,7 @@ func (f *Fast) Loss(p *Params, s *Sample, g *Params, scale float64) (Losses, err
 	if err := s.check(p); err != nil {
 		return Losses{}, err
 	}
-	f.p32.set(p)
+	f.setParams(p)
 	w := f.worker(0, f.threads, p)
 	l := w.loss(&f.p32, s, scale, g != nil)
 	if g != nil {

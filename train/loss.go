@@ -437,6 +437,7 @@ func pixelLoss(s *Sample, sa, dsa []float64) (focal, dice float64) {
 // pixelWork holds pixelLoss's buffers for reuse.
 type pixelWork struct {
 	up0, up1, dup1, q1 []float64
+	red                []float64 // loss32: the pixel rows reduced along x
 	probs              [][2]float64
 }
 

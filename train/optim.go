@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/ideal-fsad/ideal/cpu"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -29,24 +31,34 @@ func (o *AdamW) Steps() int { return o.step }
 
 // Step updates p with gradient g at learning rate lr.
 func (o *AdamW) Step(p, g *Params, lr float64) {
+	a := o.begin(lr)
+	pf, gf := p.fields(), g.fields()
+	// Every value's update is independent of the others: the fields are cut into
+	// chunks updated on all cores, with the same result.
+	chunks(pf, func(k, lo, hi int) { a.update(k, lo, (*pf[k].v)[lo:hi], (*gf[k].v)[lo:hi]) })
+}
+
+// adamStep is one step's constants and state, shared by Step and Fast.Step.
+type adamStep struct {
+	c          cpu.Adam
+	mf, vf, xf []field
+}
+
+// begin counts a step at learning rate lr and returns its constants.
+func (o *AdamW) begin(lr float64) adamStep {
 	o.step++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.step))
 	bc2 := math.Sqrt(1 - math.Pow(o.Beta2, float64(o.step)))
-	pf, gf, mf, vf, xf := p.fields(), g.fields(), o.m.fields(), o.v.fields(), o.vmax.fields()
-	// Every value's update is independent of the others: the fields are cut into
-	// chunks updated on all cores, with the same result.
-	decay, step, b1, b2 := 1-lr*o.WeightDecay, lr/bc1, 1-o.Beta1, 1-o.Beta2
-	chunks(pf, func(k, lo, hi int) {
-		pv, gv := (*pf[k].v)[lo:hi], (*gf[k].v)[lo:hi]
-		mv, vv, xv := (*mf[k].v)[lo:hi], (*vf[k].v)[lo:hi], (*xf[k].v)[lo:hi]
-		for i, gr := range gv {
-			pv[i] *= decay
-			mv[i] = o.Beta1*mv[i] + b1*gr
-			vv[i] = o.Beta2*vv[i] + b2*gr*gr
-			xv[i] = max(xv[i], vv[i])
-			pv[i] -= step * mv[i] / (math.Sqrt(xv[i])/bc2 + o.Eps)
-		}
-	})
+	return adamStep{c: cpu.Adam{Decay: 1 - lr*o.WeightDecay, Step: lr / bc1, B1: 1 - o.Beta1, B2: 1 - o.Beta2,
+		Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, BC2: bc2}, mf: o.m.fields(), vf: o.v.fields(), xf: o.vmax.fields()}
+}
+
+// update updates the values pv of field k from index lo with their gradient gv
+// (cpu.Adam.Update: the decoupled decay, the moments, their running maximum and the
+// Adam step, in PyTorch's order).
+func (a *adamStep) update(k, lo int, pv, gv []float64) {
+	n := len(gv)
+	a.c.Update(pv, (*a.mf[k].v)[lo:lo+n], (*a.vf[k].v)[lo:lo+n], (*a.xf[k].v)[lo:lo+n], gv)
 }
 
 // parallelFor runs fn(u) for every u in [0, n) on up to threads goroutines.

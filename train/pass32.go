@@ -17,8 +17,12 @@ func (w *ws32) attend(p *params32) {
 	for h := range H {
 		w.gemm(false, true, m, na, dh, scale, w.q[h*dh:], c, w.k[h*dh:], c, 0, w.prob[h*m*na:(h+1)*m*na], na)
 	}
-	rowsParallel(H*m, w.be.Threads(), func(r int) {
-		softmax32(w.prob[r*na : (r+1)*na])
+	const per = 4 // rows per task: H·M is small
+	parallelFor((H*m+per-1)/per, w.be.Threads(), func(u int) {
+		buf := make([]float64, na)
+		for r := u * per; r < min((u+1)*per, H*m); r++ {
+			softmax32(w.prob[r*na:(r+1)*na], buf)
+		}
 	})
 	copy(w.pdrop, w.prob)
 	if w.dropA != nil {
@@ -34,17 +38,21 @@ func (w *ws32) attend(p *params32) {
 // softmax32 replaces the logits x by their softmax, in float64. The mask logit
 // −1e9 that the float64 path adds to every logit when no row is a defect row
 // cancels in the softmax (to float64's 1.2e-7 resolution at 1e9), so it is left out.
-func softmax32(x []float32) {
+// buf (len(x) values) keeps the exponentials between the passes.
+func softmax32(x []float32, buf []float64) {
+	buf = buf[:len(x)]
 	mx := math.Inf(-1)
 	for _, v := range x {
 		mx = max(mx, float64(v))
 	}
 	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - mx)
-	}
 	for j, v := range x {
-		x[j] = float32(math.Exp(float64(v)-mx) / sum)
+		e := math.Exp(float64(v) - mx)
+		buf[j] = e
+		sum += e
+	}
+	for j, e := range buf {
+		x[j] = float32(e / sum)
 	}
 }
 
@@ -61,11 +69,15 @@ func (w *ws32) feedForward(p *params32) {
 	}
 	layerNorm32(w.t1, w.h1, w.r1, w.x1, m, c, p.N1W, p.N1B, 1e-5)
 	w.linear(w.hid, w.t1, m, c, p.FC1W, p.FC1B, 4*c)
-	for i, x := range w.hid {
-		cdf := 0.5 * (1 + math.Erf(float64(x)/math.Sqrt2))
-		w.cdf[i] = float32(cdf)
-		w.act[i] = float32(float64(x) * cdf)
-	}
+	const per = 4096 // values per task
+	parallelFor((len(w.hid)+per-1)/per, w.be.Threads(), func(u int) {
+		lo := u * per
+		for i, x := range w.hid[lo:min(lo+per, len(w.hid))] {
+			cdf := 0.5 * (1 + math.Erf(float64(x)/math.Sqrt2))
+			w.cdf[lo+i] = float32(cdf)
+			w.act[lo+i] = float32(float64(x) * cdf)
+		}
+	})
 	w.linear(w.x2, w.act, m, 4*c, p.FC2W, p.FC2B, c)
 	for i, t := range w.t1 {
 		w.x2[i] += t

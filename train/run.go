@@ -462,20 +462,27 @@ func (r *run) saveWithinEpoch(epoch, iters, done int, mean Losses) error {
 	return r.write(ck, false)
 }
 
-// step computes the batch's loss and gradient and takes the optimiser step.
+// step computes the batch's loss and gradient and takes the optimiser step (on the
+// float32 path, the gradient goes from the workers to the step in one pass).
 func (r *run) step(batch []*Sample, epoch int) (Losses, error) {
-	loss := BatchLoss
+	var l Losses
+	var err error
 	if r.fast != nil {
-		loss = r.fast.BatchLoss
+		l, err = r.fast.BatchLoss(r.params, batch, nil)
+	} else {
+		l, err = BatchLoss(r.params, batch, r.grad)
 	}
-	l, err := loss(r.params, batch, r.grad)
 	if err != nil {
 		return l, fmt.Errorf("epoch %d, iteration %d: %w", epoch+1, r.it+1, err)
 	}
 	if math.IsNaN(l.Total()) || math.IsInf(l.Total(), 0) {
 		return l, fmt.Errorf("epoch %d, iteration %d: the loss is %v", epoch+1, r.it+1, l.Total())
 	}
-	r.opt.Step(r.params, r.grad, r.sched.At(r.it))
+	if r.fast != nil {
+		r.fast.Step(r.opt, r.params, r.sched.At(r.it))
+	} else {
+		r.opt.Step(r.params, r.grad, r.sched.At(r.it))
+	}
 	return l, nil
 }
 
