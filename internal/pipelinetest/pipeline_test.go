@@ -1,9 +1,15 @@
 package pipelinetest
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +21,7 @@ import (
 	"github.com/ideal-fsad/ideal/data/synth"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/results"
+	"github.com/ideal-fsad/ideal/serve"
 	"github.com/ideal-fsad/ideal/viewer"
 	"github.com/ideal-fsad/ideal/wasm/engine"
 	"github.com/ideal-fsad/ideal/weights"
@@ -195,13 +202,7 @@ func viaViewer(t *testing.T, in inputs) surfaceResult {
 
 // viaEngine scores in the browser engine (natively, on the same backend).
 func viaEngine(t *testing.T, in inputs) surfaceResult {
-	read := func(p string) []byte {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(p string) []byte { return readFile(t, p) }
 	be := cpu.New()
 	defer be.Close()
 	s, err := engine.NewFromBytes(read(in.backbone), size, engine.WithBackend(be))
@@ -226,8 +227,76 @@ func viaEngine(t *testing.T, in inputs) surfaceResult {
 	return surfaceResult{r.ImageScore, r.Map}
 }
 
+// viaServe scores through the inspection service: a profile uploaded over its API, the
+// query posted to /v1/profiles/p/score?map=f32 (the G×G map) — the HTTP path a
+// production line takes.
+func viaServe(t *testing.T, in inputs) surfaceResult {
+	srv, err := serve.New(serve.Config{State: t.TempDir(), Weights: filepath.Dir(in.backbone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	spec := fmt.Sprintf(`{"backbone": %q, "head": %q, "size": %d, "threshold": 0.5}`, filepath.Base(in.backbone), filepath.Base(in.head), size)
+	mw.WriteField("json", spec)
+	for field, p := range map[string]string{"normal": in.normal, "abnormal": in.abnormal, "mask": in.mask} {
+		w, _ := mw.CreateFormFile(field, filepath.Base(p))
+		w.Write(readFile(t, p))
+	}
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPut, hs.URL+"/v1/profiles/p", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp := do(t, req)
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodPost, hs.URL+"/v1/profiles/p/score?map=f32", bytes.NewReader(readFile(t, in.query)))
+	resp = do(t, req)
+	defer resp.Body.Close()
+	var got struct {
+		Results []struct {
+			ImageScore float32 `json:"image_score"`
+			Map        struct {
+				Data []float32 `json:"data"`
+			} `json:"map"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Results) != 1 {
+		t.Fatalf("serve: %v (%d results)", err, len(got.Results))
+	}
+	return surfaceResult{got.Results[0].ImageScore, got.Results[0].Map.Data}
+}
+
+// do sends req and fails the test unless it succeeds.
+func do(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, b)
+	}
+	return resp
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestOnePipeline: one query through the command line's score and eval, the viewer's
-// session and the browser engine gives the same image score and G×G map, bit for bit.
+// session, the browser engine and the inspection service gives the same image score and
+// G×G map, bit for bit.
 func TestOnePipeline(t *testing.T) {
 	in := makeInputs(t)
 	bin := buildIdeal(t)
@@ -243,6 +312,7 @@ func TestOnePipeline(t *testing.T) {
 		"ideal eval":     viaEval(t, bin, in),
 		"viewer session": viaViewer(t, in),
 		"browser engine": viaEngine(t, in),
+		"ideal serve":    viaServe(t, in),
 	} {
 		if got.score != want.score || !slices.Equal(got.a, want.a) {
 			t.Errorf("%s: score %v, map %v; ideal score --json: %v, %v", name, got.score, got.a, want.score, want.a)
