@@ -48,6 +48,10 @@ type Options struct {
 	// Backend runs every op (see OpenBackend); nil means a new CPU backend, which the
 	// detector then owns and closes. A backend given here is the caller's to close.
 	Backend kernels.Backend
+	// Lock, when set, serialises the detector's backend work in place of a mutex of its
+	// own: detectors that share a Backend which is not safe for concurrent use (the GPU
+	// backend) share one Lock.
+	Lock *sync.Mutex
 
 	// Cache is an on-disk feature cache folder (package featcache): an image's features
 	// are taken from it when there and put there when computed. "" means none. It needs
@@ -92,7 +96,10 @@ type Stats struct {
 
 // New checks the options and loads the head. The backbone is loaded when first needed.
 func New(opt Options) (*Detector, error) {
-	d := &Detector{opt: opt, size: opt.Size, be: opt.Backend, mu: new(sync.Mutex)}
+	d := &Detector{opt: opt, size: opt.Size, be: opt.Backend, mu: opt.Lock}
+	if d.mu == nil {
+		d.mu = new(sync.Mutex)
+	}
 	if d.size == 0 {
 		d.size = DefaultSize
 	}

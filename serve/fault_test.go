@@ -75,7 +75,9 @@ func TestServeOverload429(t *testing.T) {
 }
 
 func TestServeTimeout(t *testing.T) {
-	s, base := start(t, Config{MaxParallel: 1, Timeout: 100 * time.Millisecond})
+	// The deadline also bounds the upload (which prepares the episode): 1 s leaves it room
+	// on a loaded machine, and the score, waiting for the slot held below, runs out.
+	s, base := start(t, Config{MaxParallel: 1, Timeout: time.Second})
 	putProfile(t, base, "p", specJSON)
 	release, _ := s.lim.acquire(context.Background())
 	defer release()
@@ -280,6 +282,8 @@ func TestServeLoad(t *testing.T) {
 	f := getFixture(t)
 	_, base := start(t, Config{MaxParallel: 2, Queue: 16})
 	putProfile(t, base, "p", specJSON)
+	infer(t, base, "p", f.query) // warm: the backbone's workspace is made
+	rss0 := vmRSS(t)
 	dur := 5 * time.Second
 	if testing.Short() {
 		dur = time.Second
@@ -316,6 +320,25 @@ func TestServeLoad(t *testing.T) {
 	if n == 0 || errs.Load() != 0 {
 		t.Fatalf("%d requests, %d errors", n, errs.Load())
 	}
-	t.Logf("load: 8 clients, %v: %d requests, %.1f req/s, p50 %v, p99 %v, errors %d",
-		dur, n, float64(n)/dur.Seconds(), lat[n/2], lat[n*99/100], errs.Load())
+	t.Logf("load: 8 clients, %v: %d requests, %.1f req/s, p50 %v, p99 %v, errors %d, RSS start %.1f MiB, end %.1f MiB",
+		dur, n, float64(n)/dur.Seconds(), lat[n/2], lat[n*99/100], errs.Load(), rss0, vmRSS(t))
+}
+
+// vmRSS is the test process's resident set (VmRSS of /proc/self/status) in MiB; the
+// server runs in it. 0 where there is no /proc.
+func vmRSS(t *testing.T) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
+				t.Fatalf("VmRSS %q: %v", rest, err)
+			}
+			return kb / 1024
+		}
+	}
+	return 0
 }

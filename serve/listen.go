@@ -51,12 +51,15 @@ func Limits() site.Limits {
 }
 
 // Serve loads the stored profiles (readiness follows) while serving s on ln until ctx
-// ends, then finishes the requests in flight (site.Serve) and closes s.
+// ends, then finishes the requests in flight (site.Serve) and closes s, stopping a
+// Load still running.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := site.NewServer(s.Handler(), Limits())
 	srv.ErrorLog = nil
+	loaded := make(chan struct{})
 	go func() {
-		if err := s.Load(ctx); err != nil {
+		defer close(loaded)
+		if err := s.Load(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, errClosed) {
 			s.log.Error("loading profiles", "err", err)
 		}
 	}()
@@ -65,5 +68,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, s.Close())
+	cerr := s.Close() // waits for Load, which stops after the profile it is preparing
+	<-loaded
+	return errors.Join(err, cerr)
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,29 +106,38 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	p, err := s.prepare(ctx, u)
+	p, replaced, err := s.create(ctx, u)
 	release()
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.writeMu.Lock()
-	spec, err := s.store.save(u)
-	if err != nil {
-		s.writeMu.Unlock()
-		p.close()
-		s.fail(w, err)
-		return
-	}
-	p.spec = spec
-	replaced := s.put(p)
-	s.writeMu.Unlock()
 	code := http.StatusCreated
 	if replaced {
 		code = http.StatusOK
 	}
 	writeJSON(w, code, p.info())
 }
+
+// create prepares u's episode, and then stores u and installs it, replacing any
+// profile of its name.
+func (s *Server) create(ctx context.Context, u *upload) (p *profile, replaced bool, err error) {
+	p, err = s.prepare(ctx, u)
+	if err != nil {
+		return nil, false, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	spec, err := s.store.save(u)
+	if err != nil {
+		p.close()
+		return nil, false, err
+	}
+	p.spec = spec
+	return p, s.put(p), nil
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }
 
 // readUpload reads a profile upload.
 func (s *Server) readUpload(r *http.Request) (*upload, error) {
@@ -175,7 +185,7 @@ func (s *Server) readUpload(r *http.Request) (*upload, error) {
 		return nil, fmt.Errorf("%w: %d abnormal images but %d masks: each needs its mask, in the same order", ideal.ErrBadInput, len(u.abnormal), len(u.masks))
 	}
 	u.spec.Name = r.PathValue("name")
-	u.spec.Created = time.Now().UTC()
+	u.spec.Created = nowUTC()
 	return u, checkSpec(&u.spec)
 }
 

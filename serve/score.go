@@ -24,13 +24,14 @@ type image struct {
 
 // scored is one query's result.
 type scored struct {
-	Name       string  `json:"name"`
-	ImageScore float32 `json:"image_score"`
-	Anomalous  bool    `json:"anomalous"`
-	Verdict    string  `json:"verdict"` // "anomalous" or "normal"
-	TimeMS     float64 `json:"time_ms"`
-	MapPNG     string  `json:"map_png,omitempty"` // base64 PNG heatmap (inferno) of A at the image's size
-	Map        *gridJS `json:"map,omitempty"`     // the G×G map A, float32
+	Name       string     `json:"name"`
+	ImageScore float32    `json:"image_score"`
+	Anomalous  bool       `json:"anomalous"`
+	Verdict    string     `json:"verdict"` // "anomalous" or "normal"
+	TimeMS     float64    `json:"time_ms"`
+	MapPNG     string     `json:"map_png,omitempty"` // base64 PNG heatmap (inferno) of A at the image's size
+	Map        *gridJS    `json:"map,omitempty"`     // the G×G map A, float32
+	Contour    *contourJS `json:"contour,omitempty"` // the region A ≥ threshold as polygons
 	result     *ideal.Result
 }
 
@@ -102,12 +103,13 @@ var errNotFound = errors.New("not found")
 func errNoProfile(name string) error { return fmt.Errorf("no profile %q: %w", name, errNotFound) }
 
 // handleScore scores the body's images: raw image bytes, or multipart with any number
-// of image files. ?map=png adds a heatmap PNG, ?map=f32 the G×G map A.
+// of image files. ?map=png adds a heatmap PNG, ?map=f32 the G×G map A, ?map=contour
+// the region A ≥ threshold as polygons in image pixels.
 func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	mapKind := r.URL.Query().Get("map")
-	if mapKind != "" && mapKind != "png" && mapKind != "f32" {
-		writeError(w, http.StatusBadRequest, "map must be png or f32")
+	if mapKind != "" && mapKind != "png" && mapKind != "f32" && mapKind != "contour" {
+		writeError(w, http.StatusBadRequest, "map must be png, f32 or contour")
 		return
 	}
 	imgs, err := s.readImages(r)
@@ -128,7 +130,7 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i := range res {
-		if err := addMap(&res[i], mapKind); err != nil {
+		if err := addMap(&res[i], mapKind, spec.Threshold); err != nil {
 			s.fail(w, err)
 			return
 		}
@@ -173,10 +175,12 @@ func (s *Server) readImages(r *http.Request) ([]image, error) {
 	}
 }
 
-// addMap fills in the map a request asked for.
-func addMap(sc *scored, kind string) error {
+// addMap fills in the map a request asked for (thr: the profile's threshold).
+func addMap(sc *scored, kind string, thr float32) error {
 	r := sc.result
 	switch kind {
+	case "contour":
+		sc.Contour = resultContour(r, thr)
 	case "f32":
 		sc.Map = &gridJS{Width: r.Grid, Height: r.Grid, Data: r.Map}
 	case "png":

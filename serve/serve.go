@@ -27,6 +27,9 @@ import (
 type Config struct {
 	State   string // folder of the stored profiles (created if missing)
 	Weights string // folder of the backbone and head files that profiles name
+	// Profiles, when set, is a folder of profiles that Load imports (ImportFolder)
+	// before it loads the stored ones.
+	Profiles string
 	// Backend runs every detector (nil: each detector makes a CPU backend). It is the
 	// caller's to close, after Close.
 	Backend kernels.Backend
@@ -97,8 +100,13 @@ type Server struct {
 	lim     *limiter
 	ready   atomic.Bool
 	writeMu sync.Mutex // serialises profile changes
+	// beMu serialises the work of every detector on Config.Backend, which they share
+	// (a backend is not safe for concurrent use); without one each detector has its own.
+	beMu sync.Mutex
 
 	mu       sync.RWMutex
+	closed   bool           // Close has begun: nothing more is loaded
+	loading  sync.WaitGroup // the Loads running, which Close waits for
 	profiles map[string]*profile
 	dets     map[detKey]*ideal.Detector
 }
@@ -120,33 +128,83 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Load loads every stored profile (weights, references, episodes) and then marks the
-// server ready. A profile that cannot be loaded is logged and skipped.
+// Load imports the profiles of Config.Profiles, loads every stored profile (weights,
+// references, episodes) and then marks the server ready. A profile that cannot be
+// imported or loaded is logged and skipped.
 func (s *Server) Load(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	s.loading.Add(1)
+	s.mu.Unlock()
+	defer s.loading.Done()
+	if s.cfg.Profiles != "" {
+		if err := s.ImportFolder(ctx, s.cfg.Profiles); err != nil {
+			s.log.Error("importing profiles", "folder", s.cfg.Profiles, "err", err)
+		}
+	}
 	ups, err := s.store.list()
 	if err != nil {
 		return err
 	}
 	for _, u := range ups {
+		if s.lookupLoaded(u.spec.Name) { // imported just now
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.isClosed() {
+			return errClosed
+		}
 		p, err := s.prepare(ctx, u)
 		if err != nil {
 			s.log.Error("profile not loaded", "profile", u.spec.Name, "err", err)
 			continue
 		}
 		s.mu.Lock()
-		s.profiles[u.spec.Name] = p
+		closed := s.closed
+		if !closed {
+			s.profiles[u.spec.Name] = p
+		}
 		s.mu.Unlock()
+		if closed {
+			p.close()
+			return errClosed
+		}
 		s.log.Info("profile loaded", "profile", u.spec.Name, "normal", len(u.normal), "abnormal", len(u.abnormal))
 	}
 	s.ready.Store(true)
 	return nil
 }
 
+func (s *Server) lookupLoaded(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.profiles[name] != nil
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+// errClosed is the error of work asked of a closed server.
+var errClosed = errors.New("serve: the server is closed")
+
 // Ready reports whether Load has finished.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// Close frees every episode and detector.
+// Close frees every episode and detector. A Load running meanwhile stops, and frees
+// what it prepared.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.loading.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.profiles {
@@ -166,11 +224,17 @@ func (s *Server) detector(spec Spec) (*ideal.Detector, error) {
 	k := detKey{spec.Backbone, spec.Head, spec.Size}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
 	if d := s.dets[k]; d != nil {
 		return d, nil
 	}
 	opt := ideal.Options{Backbone: filepath.Join(s.cfg.Weights, spec.Backbone), Size: spec.Size, Backend: s.cfg.Backend,
 		Warn: func(m string) { s.log.Warn(m, "backbone", spec.Backbone) }}
+	if s.cfg.Backend != nil {
+		opt.Lock = &s.beMu
+	}
 	if spec.Head != "" {
 		opt.Head = filepath.Join(s.cfg.Weights, spec.Head)
 	}
@@ -250,9 +314,15 @@ func (s *Server) lookup(name string) *profile {
 	return nil
 }
 
-// put installs a prepared profile (replacing and closing any other of its name).
+// put installs a prepared profile (replacing and closing any other of its name); a
+// closed server closes it instead.
 func (s *Server) put(p *profile) (replaced bool) {
 	s.mu.Lock()
+	if s.closed { // stored, and loaded at the next start
+		s.mu.Unlock()
+		p.close()
+		return false
+	}
 	old := s.profiles[p.spec.Name]
 	s.profiles[p.spec.Name] = p
 	s.mu.Unlock()

@@ -16,14 +16,16 @@ func init() {
 	register("serve", "serve inspection profiles over HTTP (JSON API and the Open Inference Protocol v2)", runServe)
 }
 
-const serveUsage = `--state DIR --weights DIR [--addr 127.0.0.1:8090] [--backend cpu|gpu|auto] [--max-parallel N] [--queue N] [--timeout D] [--public --token T] [--tls-cert F --tls-key F]
+const serveUsage = `--state DIR --weights DIR [--profiles DIR] [--addr 127.0.0.1:8090] [--backend cpu|gpu|auto] [--max-parallel N] [--queue N] [--timeout D] [--public --token T] [--tls-cert F --tls-key F]
 
 Serves the inspection profiles stored under --state (reloaded at start; each written
 atomically). A profile names its backbone and head by their file names in --weights.
+--profiles DIR imports DIR/NAME/{profile.json, normal/*, abnormal/* with STEM_mask.png}
+at start, checked as an upload and stored (replacing a stored profile of that name).
   PUT    /v1/profiles/NAME        multipart: json ({"backbone","head","size","threshold"}),
                                   files normal, abnormal, mask (the i-th mask is the i-th abnormal's)
   GET    /v1/profiles[/NAME], DELETE /v1/profiles/NAME
-  POST   /v1/profiles/NAME/score  raw image bytes or multipart images [?map=png|f32]
+  POST   /v1/profiles/NAME/score  raw image bytes or multipart images [?map=png|f32|contour]
   /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME[/ready], POST /v2/models/NAME/infer
                                   (Open Inference Protocol v2: input BYTES [N] base64 or UINT8 [H,W,3];
                                   outputs image_score FP32, verdict BOOL)
@@ -38,6 +40,7 @@ func runServe(args []string) error {
 	var cfg serve.Config
 	fl.StringVar(&cfg.State, "state", "", "folder of the stored profiles (created if missing)")
 	fl.StringVar(&cfg.Weights, "weights", "", "folder of the backbone and head files profiles name")
+	fl.StringVar(&cfg.Profiles, "profiles", "", "folder of profiles to import at start (`DIR`/NAME/{profile.json,normal/,abnormal/})")
 	backend := fl.String("backend", "cpu", "compute backend: "+backendNames)
 	fl.IntVar(&cfg.MaxParallel, "max-parallel", 2, "requests scored at once")
 	fl.IntVar(&cfg.Queue, "queue", 16, "requests waiting beyond --max-parallel; more are answered 429")
