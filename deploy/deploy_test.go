@@ -25,7 +25,11 @@ import (
 
 // serveFlags are the flags of `ideal serve` (issue 21) the manifests may use; a flag
 // outside this list, or one that cmd/ideal/cmd_serve.go does not define, fails the test.
-var serveFlags = []string{"addr", "state", "backend", "max-parallel", "queue", "timeout", "public", "token", "tls-cert", "tls-key"}
+var serveFlags = []string{"addr", "state", "weights", "profiles", "backend", "max-parallel", "queue", "timeout", "public", "token", "tls-cert", "tls-key"}
+
+// requiredFlags are the flags `ideal serve` cannot start without (its usage line, outside
+// brackets; TestServeFlagsExist checks the two agree).
+var requiredFlags = []string{"state", "weights"}
 
 // boolFlags take no value.
 var boolFlags = []string{"public"}
@@ -213,6 +217,11 @@ func checkServeArgs(t *testing.T, where string, args []string) int {
 			i++ // its value
 		}
 	}
+	for _, f := range requiredFlags {
+		if _, ok := flagValue(args, f); !ok {
+			t.Errorf("%s: no --%s (ideal serve refuses to start without it)", where, f)
+		}
+	}
 	addr, ok := flagValue(args, "addr")
 	if !ok {
 		t.Fatalf("%s: no --addr", where)
@@ -250,6 +259,21 @@ func TestServeFlagsExist(t *testing.T) {
 		if !bytes.Contains(b, []byte(strconv.Quote(f))) {
 			t.Errorf("cmd_serve.go does not define the flag %q the manifests may use", f)
 		}
+	}
+	// The usage line's flags outside brackets are the required ones.
+	_, usage, ok := strings.Cut(string(b), "const serveUsage = `")
+	if !ok {
+		t.Fatal("cmd_serve.go has no serveUsage")
+	}
+	usage, _, _ = strings.Cut(usage, "\n")
+	var required []string
+	for _, w := range strings.Fields(regexp.MustCompile(`\[[^\]]*\]`).ReplaceAllString(usage, "")) {
+		if name, ok := strings.CutPrefix(w, "--"); ok {
+			required = append(required, name)
+		}
+	}
+	if !slices.Equal(required, requiredFlags) {
+		t.Errorf("ideal serve's usage requires %q, the test knows %q", required, requiredFlags)
 	}
 }
 
@@ -300,8 +324,9 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("CMD listens on %d, EXPOSE says 8090", port)
 	}
 	state, _ := flagValue(d.cmd, "state")
-	if !slices.Equal(d.volumes, []string{state}) {
-		t.Errorf("VOLUME %q, want the --state directory %q", d.volumes, state)
+	weights, _ := flagValue(d.cmd, "weights")
+	if !slices.Equal(d.volumes, []string{state, weights}) {
+		t.Errorf("VOLUME %q, want the --state and --weights directories %q, %q", d.volumes, state, weights)
 	}
 	if _, ok := flagValue(d.cmd, "token"); ok {
 		t.Error("the image must not carry a token")
@@ -393,6 +418,9 @@ func checkContainer(t *testing.T, where string, c corev1.Container, pod corev1.P
 	}
 	if _, ok := mounted[state]; !ok {
 		t.Errorf("%s: nothing is mounted on --state %s (the root file system is read-only)", where, state)
+	}
+	if weights, _ := flagValue(c.Args, "weights"); mounted[weights] == "" || weights == state {
+		t.Errorf("%s: nothing of its own is mounted on --weights %q", where, weights)
 	}
 	// The token: --token $(VAR), VAR from a Secret key (Kubernetes expands $(VAR) in args).
 	tok, ok := flagValue(c.Args, "token")
