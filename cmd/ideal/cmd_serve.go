@@ -43,7 +43,7 @@ func runServe(args []string) error {
 	fl.StringVar(&cfg.Profiles, "profiles", "", "folder of profiles to import at start (`DIR`/NAME/{profile.json,normal/,abnormal/})")
 	backend := fl.String("backend", "cpu", "compute backend: "+backendNames)
 	fl.IntVar(&cfg.MaxParallel, "max-parallel", 2, "requests scored at once")
-	fl.IntVar(&cfg.Queue, "queue", 16, "requests waiting beyond --max-parallel; more are answered 429")
+	fl.IntVar(&cfg.Queue, "queue", 16, "requests waiting beyond --max-parallel (0: the default, 16); more are answered 429")
 	fl.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "deadline of each request")
 	public := fl.Bool("public", false, "allow an --addr reachable from other machines (needs --token)")
 	fl.StringVar(&cfg.Token, "token", "", "API token (bearer); needed with --public")
@@ -59,6 +59,12 @@ func runServe(args []string) error {
 		return usageErrorf("--state and --weights are needed")
 	case (*cert == "") != (*key == ""):
 		return usageErrorf("--tls-cert and --tls-key go together")
+	case cfg.MaxParallel < 1 || cfg.MaxParallel > 1024:
+		return usageErrorf("--max-parallel %d: want 1 to 1024", cfg.MaxParallel)
+	case cfg.Queue < 0 || cfg.Queue > 1<<20:
+		return usageErrorf("--queue %d: want 0 to %d", cfg.Queue, 1<<20)
+	case cfg.Timeout <= 0:
+		return usageErrorf("--timeout %v must be positive", cfg.Timeout)
 	}
 	ln, err := serve.Listen(*addr, *public, cfg.Token, *cert, *key)
 	if errors.Is(err, site.ErrNotLoopback) || errors.Is(err, serve.ErrNeedToken) {

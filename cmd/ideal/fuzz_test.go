@@ -24,7 +24,7 @@ import (
 // the flag, quickly and without allocating from the value.
 type numericFlag struct {
 	cmd, name string
-	kind      byte // 'i' int, 'u' uint64, 'f' float64
+	kind      byte // 'i' int, 'u' uint64, 'f' float64, 'd' time.Duration (valid sees seconds)
 	// valid says whether a value is allowed; nil allows every value of the kind.
 	valid func(v float64) bool
 	// cheap says whether an allowed value may be run: the commands that write a model
@@ -55,6 +55,8 @@ var fuzzCommands = map[string]struct {
 	"init-backbone": {[]string{"-o", missingDir + "/b.safetensors", "--width", "4", "--depth", "1", "--heads", "1", "--patch", "2", "--grid", "2"}, "no such file or directory"},
 	"init-head":     {[]string{"-o", missingDir + "/h.safetensors", "--channels", "8", "--vectors", "2"}, "no such file or directory"},
 	"synth":         {[]string{"--out", missingDir + "/synth", "--classes", "nope", "-q"}, `unknown class "nope"`},
+	// A port that cannot be listened on: past its flags, serve fails at once.
+	"serve": {[]string{"--state", missingDir + "/state", "--weights", missingDir + "/weights", "--addr", "127.0.0.1:99999"}, "invalid port"},
 }
 
 // fixtureBackbone is a tiny DINOv2 (patch 14, 350 kB), so that commands checking
@@ -114,6 +116,9 @@ var numericFlags = []numericFlag{
 	{cmd: "synth", name: "train", kind: 'i', valid: within(1, 10000)},
 	{cmd: "synth", name: "test", kind: 'i', valid: within(1, 10000)},
 	{cmd: "synth", name: "per-defect", kind: 'i', valid: within(1, 10000)},
+	{cmd: "serve", name: "max-parallel", kind: 'i', valid: within(1, 1024)},
+	{cmd: "serve", name: "queue", kind: 'i', valid: within(0, 1<<20)},
+	{cmd: "serve", name: "timeout", kind: 'd', valid: func(v float64) bool { return v > 0 }},
 }
 
 // childEnv names the variable that makes the test binary run one command line (a JSON
@@ -195,6 +200,9 @@ func parseLike(kind byte, s string) (float64, error) {
 	case 'u':
 		v, err := strconv.ParseUint(s, 0, 64)
 		return float64(v), err
+	case 'd':
+		v, err := time.ParseDuration(s)
+		return v.Seconds(), err
 	}
 	return strconv.ParseFloat(s, 64)
 }
