@@ -35,6 +35,8 @@ type Options struct {
 	// BackboneHeads is the backbone's attention head count when its file does not say
 	// (0: from the file's metadata or config.json, else ViT-S's 6).
 	BackboneHeads int
+	// BackbonePrefix is the backbone's tensor-name prefix inside its file ("": detected).
+	BackbonePrefix string
 
 	// Head is the IDE head weight file; HeadWeights gives it in memory instead. Without
 	// either the detector scores with normal references only (spec §1, a = 0).
@@ -126,7 +128,7 @@ func New(opt Options) (*Detector, error) {
 		d.hw = w
 	}
 	if opt.BackboneWeights != nil {
-		if err := d.setBackbone(dinov2.FromFile(opt.BackboneWeights, dinov2.Options{Heads: opt.BackboneHeads})); err != nil {
+		if err := d.setBackbone(dinov2.FromFile(opt.BackboneWeights, d.backboneOptions())); err != nil {
 			return nil, err
 		}
 	}
@@ -165,6 +167,11 @@ func (d *Detector) setBackbone(m *dinov2.Model, err error) error {
 	return nil
 }
 
+// backboneOptions are the backbone loader's options.
+func (d *Detector) backboneOptions() dinov2.Options {
+	return dinov2.Options{Heads: d.opt.BackboneHeads, Prefix: d.opt.BackbonePrefix}
+}
+
 // loadBackbone loads the backbone on first need; d.mu is held.
 func (d *Detector) loadBackbone(path string) error {
 	if d.backbone != nil {
@@ -173,7 +180,7 @@ func (d *Detector) loadBackbone(path string) error {
 	if d.opt.Backbone == "" {
 		return badInputf(path, "an image: the backbone's weights (Options.Backbone) are needed to compute its features")
 	}
-	m, err := dinov2.Load(d.opt.Backbone, dinov2.Options{Heads: d.opt.BackboneHeads})
+	m, err := dinov2.Load(d.opt.Backbone, d.backboneOptions())
 	if err != nil {
 		return badInput(d.opt.Backbone, err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,11 +12,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ideal-fsad/ideal"
 	"github.com/ideal-fsad/ideal/featcache"
-	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/internal/cli"
-	"github.com/ideal-fsad/ideal/kernels"
-	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/tensor"
 	"github.com/ideal-fsad/ideal/weights"
 )
@@ -58,10 +58,9 @@ func parseFeaturesFlags(args []string) (featuresOptions, error) {
 	return o, nil
 }
 
-// runFeatures runs the backbone on each image and writes its features with the
-// metadata of an ideal-features file (dinov2.ReadFeaturesFile reads it back). It
-// calls the model directly rather than through ideal.Detector, which takes no --prefix
-// and writes nothing.
+// runFeatures computes each image's features through the pipeline's feature source
+// (ideal.Detector.Features) and writes them with the metadata of an ideal-features
+// file (dinov2.ReadFeaturesFile reads it back).
 func runFeatures(args []string) error {
 	o, err := parseFeaturesFlags(args)
 	if err != nil {
@@ -71,19 +70,26 @@ func runFeatures(args []string) error {
 	if err != nil {
 		return err
 	}
-	model, err := loadBackbone(o.backbone, o.size, dinov2.Options{Heads: o.heads, Prefix: o.prefix})
+	b, err := openBackend(o.backend)
 	if err != nil {
+		return err
+	}
+	defer b.Close()
+	det, err := ideal.New(ideal.Options{Backbone: o.backbone, BackboneHeads: o.heads, BackbonePrefix: o.prefix, Size: o.size, Backend: b})
+	if err != nil {
+		return err
+	}
+	defer det.Close()
+	model, err := det.Backbone() // loaded now: a --size it cannot take is a usage error before any image is read
+	if errors.Is(err, ideal.ErrBadOption) {
+		return usageErrorf("--size: %v", err)
+	} else if err != nil {
 		return err
 	}
 	hash, err := featcache.BackboneID(o.backbone)
 	if err != nil {
 		return err
 	}
-	b, err := openBackend(o.backend)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
 	md := map[string]string{"format": "ideal-features", "patch": strconv.Itoa(model.Patch), "size": strconv.Itoa(o.size),
 		"grid": strconv.Itoa(o.size / model.Patch), "width": strconv.Itoa(model.Width),
 		"backbone": filepath.Base(o.backbone), "backbone_sha256": hash, "backend": b.Name()}
@@ -92,7 +98,7 @@ func runFeatures(args []string) error {
 		bar = newBar(len(o.images), "features")
 	}
 	for i, img := range o.images {
-		if err := writeFeatures(model, b, img, o.size, md, outPaths[i]); err != nil {
+		if err := writeFeatures(det, img, md, outPaths[i]); err != nil {
 			return err
 		}
 		if bar != nil {
@@ -105,19 +111,15 @@ func runFeatures(args []string) error {
 	return nil
 }
 
-// writeFeatures computes one image's features at side size and writes them to out,
-// with the metadata md and the image's own.
-func writeFeatures(model *dinov2.Model, b kernels.Backend, img string, size int, md map[string]string, out string) error {
-	px, w, h, err := imaging.Preprocess(img, size)
+// writeFeatures computes one image's features and writes them to out, with the
+// metadata md and the image's own.
+func writeFeatures(det *ideal.Detector, img string, md map[string]string, out string) error {
+	f, err := det.Features(context.Background(), ideal.File(img))
 	if err != nil {
 		return err
 	}
-	f, err := model.Features(b, px, size)
-	if err != nil {
-		return fmt.Errorf("%s: %w", img, err)
-	}
-	md["image"], md["image_width"], md["image_height"] = filepath.Base(img), strconv.Itoa(w), strconv.Itoa(h)
-	return weights.WriteSafetensors(out, map[string]*tensor.Dense{"features": f}, md)
+	md["image"], md["image_width"], md["image_height"] = filepath.Base(img), strconv.Itoa(f.W), strconv.Itoa(f.H)
+	return weights.WriteSafetensors(out, map[string]*tensor.Dense{"features": f.Patches}, md)
 }
 
 // featureOutputs maps each image to its output file: out itself for one image (unless
