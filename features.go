@@ -72,23 +72,22 @@ func (d *Detector) features(in Input) (*Features, error) {
 			return nil, badInput("", err) // the error names the file
 		}
 	}
-	memKey := sha256.Sum256(raw)
-	if f := d.memGet(memKey); f != nil {
+	if d.mem == nil && d.disk == nil {
+		return d.decodeAndCompute(name, raw)
+	}
+	sum := sha256.Sum256(raw) // the content's identity for both caches: hashed once
+	if f := d.memGet(sum); f != nil {
 		return f, nil
 	}
 	var key string
 	if d.disk != nil {
-		key = d.disk.Key(raw, d.size)
+		key = d.disk.KeyOfHash(sum, d.size)
 		if f := d.fromDisk(name, key); f != nil {
-			d.memPut(memKey, f)
+			d.memPut(sum, f)
 			return f, nil
 		}
 	}
-	img, err := imaging.DecodeRGB(raw)
-	if err != nil {
-		return nil, badInput(name, err)
-	}
-	f, err := d.compute(name, img)
+	f, err := d.decodeAndCompute(name, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +96,17 @@ func (d *Detector) features(in Input) (*Features, error) {
 			d.warn(err.Error()) // costs only a recomputation later
 		}
 	}
-	d.memPut(memKey, f)
+	d.memPut(sum, f)
 	return f, nil
+}
+
+// decodeAndCompute decodes an image's bytes and runs the backbone on it.
+func (d *Detector) decodeAndCompute(name string, raw []byte) (*Features, error) {
+	img, err := imaging.DecodeRGB(raw)
+	if err != nil {
+		return nil, badInput(name, err)
+	}
+	return d.compute(name, img)
 }
 
 // compute runs the backbone on a decoded image.

@@ -59,8 +59,10 @@ func BackboneID(path string) (string, error) {
 }
 
 // Key is the cache key of an image's bytes at side size.
-func (c *Cache) Key(image []byte, size int) string {
-	img := sha256.Sum256(image)
+func (c *Cache) Key(image []byte, size int) string { return c.KeyOfHash(sha256.Sum256(image), size) }
+
+// KeyOfHash is Key given the SHA-256 of the image's bytes (for a caller that has it).
+func (c *Cache) KeyOfHash(img [32]byte, size int) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "ideal-features-v1\x00%s\x00%d\x00%x", c.backbone, size, img)
 	return hex.EncodeToString(h.Sum(nil))
