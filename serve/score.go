@@ -46,6 +46,24 @@ func (s *Server) deadline(r *http.Request) (context.Context, context.CancelFunc)
 	return context.WithTimeout(r.Context(), s.cfg.Timeout)
 }
 
+// scoreRequest scores a request's images against the profile its path names, within
+// the request's deadline; on failure it writes the error response (404 for an unknown
+// profile) and returns ok = false.
+func (s *Server) scoreRequest(w http.ResponseWriter, r *http.Request, imgs []image) (spec *Spec, res []scored, ok bool) {
+	ctx, cancel := s.deadline(r)
+	defer cancel()
+	spec, res, err := s.score(ctx, r.PathValue("name"), imgs)
+	if errors.Is(err, errNotFound) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return nil, nil, false
+	}
+	if err != nil {
+		s.fail(w, err)
+		return nil, nil, false
+	}
+	return spec, res, true
+}
+
 // score scores images against profile name, waiting for a slot of the limiter.
 func (s *Server) score(ctx context.Context, name string, imgs []image) (*Spec, []scored, error) {
 	if len(imgs) == 0 {
@@ -118,15 +136,8 @@ func (s *Server) handleScore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.met.stage.WithLabelValues("read").Observe(time.Since(start).Seconds())
-	ctx, cancel := s.deadline(r)
-	defer cancel()
-	spec, res, err := s.score(ctx, r.PathValue("name"), imgs)
-	if errors.Is(err, errNotFound) {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	if err != nil {
-		s.fail(w, err)
+	spec, res, ok := s.scoreRequest(w, r, imgs)
+	if !ok {
 		return
 	}
 	for i := range res {

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -117,15 +116,8 @@ func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	_, res, err := s.score(ctx, r.PathValue("name"), imgs)
-	if errors.Is(err, errNotFound) {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	if err != nil {
-		s.fail(w, err)
+	_, res, ok := s.scoreRequest(w, r, imgs)
+	if !ok {
 		return
 	}
 	scores, verdicts := make([]float32, len(res)), make([]bool, len(res))
