@@ -39,15 +39,3 @@ func ResizeMapNearest(m []float32, w, h, ow, oh int) []float32 {
 	}
 	return out
 }
-
-// ResizeMaskNearest resizes a w×h mask to ow×oh by nearest neighbour.
-func ResizeMaskNearest(m []bool, w, h, ow, oh int) []bool {
-	out := make([]bool, ow*oh)
-	for y := range oh {
-		sy := nearestIndex(y, h, oh)
-		for x := range ow {
-			out[y*ow+x] = m[sy*w+nearestIndex(x, w, ow)]
-		}
-	}
-	return out
-}

@@ -31,7 +31,4 @@ func TestResizeMapNearest(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ResizeMapNearest = %v, want %v", got, want)
 	}
-	if got := ResizeMaskNearest([]bool{true, false}, 2, 1, 4, 1); !slices.Equal(got, []bool{true, true, false, false}) {
-		t.Errorf("ResizeMaskNearest = %v", got)
-	}
 }

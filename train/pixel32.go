@@ -121,15 +121,8 @@ func pixelChunk(r *[7]float64, up0, up1, mask, dup1, q1 []float64, inel float64)
 
 // focalValue is focalTerm's loss alone.
 func focalValue(x, t float64) float64 {
-	e := expNeg(-math.Abs(x))
-	pp := 1 / (1 + e) // sigmoid(x)
-	if x < 0 {
-		pp = e * pp
-	}
-	ce := max(x, 0) - x*t + log1pUnit(e)
-	pt := pp*t + (1-pp)*(1-t)
-	at := focalAlpha*t + (1-focalAlpha)*(1-t)
-	return at * ce * (1 - pt) * (1 - pt)
+	l, _ := focalTerm(x, t)
+	return l
 }
 
 // focalTerm is the focal loss of one logit x against target t (α = 0.25, γ = 2)

@@ -68,7 +68,7 @@ func newTiles(q *Query) *tiles {
 	t := &tiles{w: tile, h: max(1, int(math.Round(float64(tile)*float64(q.H)/float64(q.W))))}
 	t.pix = imaging.ResizeMapNearest(q.Pixels, q.W, q.H, t.w, t.h)
 	if q.Mask != nil {
-		t.mask = imaging.ResizeMaskNearest(q.Mask, q.W, q.H, t.w, t.h)
+		t.mask = (&imaging.Mask{W: q.W, H: q.H, Pix: q.Mask}).ResizeNearest(t.w, t.h).Pix
 	}
 	img, err := imaging.LoadRGB(q.Path)
 	if err != nil {

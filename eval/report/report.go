@@ -313,7 +313,7 @@ func referencePicture(r Reference) (*image.RGBA, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.mask = imaging.ResizeMaskNearest(m.Pix, m.W, m.H, tile, th)
+		t.mask = m.ResizeNearest(tile, th).Pix
 		paint(t.img, imaging.Contour(t.mask, tile, th, 2), GroundTruthColor)
 		w = PanelWidth
 	}
