@@ -6,10 +6,6 @@ import (
 	"github.com/ideal-fsad/ideal/kernels"
 )
 
-// attnKeyBlock is the number of keys per step of the online softmax (a multiple of
-// every micro-kernel's NR).
-const attnKeyBlock = 256
-
 // attnArgs is one Attention call: the operands (row-major, C wide), their sizes and
 // the packed K and V panels of every head.
 type attnArgs struct {
@@ -32,7 +28,7 @@ func (a *attnArgs) vp(h int) []float32 {
 }
 
 // Attention implements kernels.Backend, flash-style: per (head, query block) it
-// streams blocks of attnKeyBlock keys, computes that block of logits with the GEMM
+// streams blocks of keys (the micro-kernel's keyBlock), computes that block of logits with the GEMM
 // micro-kernel, updates the running row maximum and sum (online softmax), rescales
 // the partial output and adds P·V for the block (P read in place by the row-major-A
 // micro-kernel, like the scaled Q block). K and V of each head are packed once as
@@ -115,7 +111,8 @@ func (a *attnArgs) queryBlock(h, i0, mv int, s *scratch) {
 		}
 	}
 	clear(aq[mv*dh:])
-	S := grow(&s.s, rows*attnKeyBlock)
+	kblk := kern.keyBlock
+	S := grow(&s.s, rows*kblk)
 	O := grow(&s.o, rows*ldo)
 	clear(O)
 	ml := grow(&s.c, 2*rows)
@@ -124,13 +121,13 @@ func (a *attnArgs) queryBlock(h, i0, mv int, s *scratch) {
 		mrow[r], lrow[r] = float32(math.Inf(-1)), 0
 	}
 	kh, vh := a.kp(h), a.vp(h)
-	for j0 := 0; j0 < nk; j0 += attnKeyBlock {
-		kb := min(attnKeyBlock, nk-j0)
+	for j0 := 0; j0 < nk; j0 += kblk {
+		kb := min(kblk, nk-j0)
 		// S = (scale·Q) Kᵀ for this key block.
 		for jt := 0; jt < kb; jt += nr {
 			bp := kh[(j0+jt)*dh:]
 			for ip := 0; ip < rows; ip += mr {
-				kern.fnRowA(dh, aq[ip*dh:], dh, bp, S[ip*attnKeyBlock+jt:], attnKeyBlock, false)
+				kern.fnRowA(dh, aq[ip*dh:], dh, bp, S[ip*kblk+jt:], kblk, false)
 			}
 		}
 		a.onlineSoftmax(S, O, mrow, lrow, j0, kb, mv)
@@ -138,7 +135,7 @@ func (a *attnArgs) queryBlock(h, i0, mv int, s *scratch) {
 		for cp := range vpan {
 			bp := vh[cp*nk*nr+j0*nr:]
 			for ip := 0; ip < rows; ip += mr {
-				kern.fnRowA(kb, S[ip*attnKeyBlock:], attnKeyBlock, bp, O[ip*ldo+cp*nr:], ldo, true)
+				kern.fnRowA(kb, S[ip*kblk:], kblk, bp, O[ip*ldo+cp*nr:], ldo, true)
 			}
 		}
 	}
@@ -158,9 +155,10 @@ func (a *attnArgs) queryBlock(h, i0, mv int, s *scratch) {
 // vpan·NR) when a row's maximum grows.
 func (a *attnArgs) onlineSoftmax(S, O, mrow, lrow []float32, j0, kb, mv int) {
 	kern := a.kern
+	kblk := kern.keyBlock
 	ldo := a.vpan * kern.nr
 	for r := range mv {
-		row := S[r*attnKeyBlock : r*attnKeyBlock+kb]
+		row := S[r*kblk : r*kblk+kb]
 		if a.M != nil {
 			mk := a.M[j0 : j0+kb]
 			for j := range row {

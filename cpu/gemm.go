@@ -14,7 +14,10 @@ type microKernel struct {
 	name   string
 	mr, nr int
 	kcMax  int // K block: a packed B panel (kcMax×NR floats) should fit in L1
-	fn     func(kc int, a, b, c []float32, ldc int, acc bool)
+	// keyBlock is the number of keys per step of Attention's online softmax (a
+	// multiple of NR).
+	keyBlock int
+	fn       func(kc int, a, b, c []float32, ldc int, acc bool)
 	// fnRowA is fn reading A in place: MR rows of a row-major matrix, stride lda.
 	fnRowA func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)
 	// max is the maximum of a slice; add and mul are dst += x and dst *= x.

@@ -18,7 +18,7 @@ func kern12x32r(kc int, a *float32, lda int, b, c *float32, ldc int, acc bool)
 // vector exp/GELU used beside it).
 var hasAVX512 = cpu.X86.HasAVX512F && hasAVX2
 
-var avx512Kernel = microKernel{name: "avx512", mr: 12, nr: 32, kcMax: 256,
+var avx512Kernel = microKernel{name: "avx512", mr: 12, nr: 32, kcMax: 256, keyBlock: 256,
 	gelu: geluVec512, expShiftSum: expShiftSumVec512, max: maxVec, add: addVec, mul: mulVec, layerNorm: layerNormRowVec, dot64: dot64Vec, axpy64: axpy64Vec,
 	fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
 		_ = c[11*ldc+31]

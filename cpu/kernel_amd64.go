@@ -36,7 +36,7 @@ func kern6x16rGo(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool
 	kern6x16r(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
 }
 
-var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, kcMax: 384, gelu: geluVec, expShiftSum: expShiftSumVec, max: maxVec, add: addVec, mul: mulVec, layerNorm: layerNormRowVec, dot64: dot64Vec, axpy64: axpy64Vec, fnRowA: kern6x16rGo, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
+var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, kcMax: 384, keyBlock: 256, gelu: geluVec, expShiftSum: expShiftSumVec, max: maxVec, add: addVec, mul: mulVec, layerNorm: layerNormRowVec, dot64: dot64Vec, axpy64: axpy64Vec, fnRowA: kern6x16rGo, fn: func(kc int, a, b, c []float32, ldc int, acc bool) {
 	// Bounds the assembly relies on.
 	_ = c[5*ldc+15]
 	if kc == 0 {

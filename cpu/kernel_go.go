@@ -4,7 +4,7 @@ import "math"
 
 // pureKernel is the portable path: a 4×4 register-block micro-kernel and scalar
 // exp/GELU in plain Go.
-var pureKernel = microKernel{name: "go", mr: 4, nr: 4, kcMax: 384, fn: kernel4x4, fnRowA: kernel4x4r, gelu: geluSlice, expShiftSum: expShiftSum, max: maxSlice, add: addSlice, mul: mulSlice, layerNorm: layerNormRow, dot64: dot64, axpy64: axpy64}
+var pureKernel = microKernel{name: "go", mr: 4, nr: 4, kcMax: 384, keyBlock: 256, fn: kernel4x4, fnRowA: kernel4x4r, gelu: geluSlice, expShiftSum: expShiftSum, max: maxSlice, add: addSlice, mul: mulSlice, layerNorm: layerNormRow, dot64: dot64, axpy64: axpy64}
 
 func kernel4x4(kc int, a, b, c []float32, ldc int, acc bool) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
