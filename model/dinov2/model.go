@@ -17,8 +17,11 @@ type Model struct {
 	Config
 	p *params
 
-	mu    sync.Mutex
-	bound map[kernels.Backend]*bound
+	mu       sync.Mutex
+	bound    map[kernels.Backend]*bound
+	team     Team                  // SetTeam
+	teamErr  error                 // why the team was dropped
+	progress func(done, total int) // SetProgress
 }
 
 func newModel(cfg Config, p *params) *Model {
@@ -192,33 +195,62 @@ func (m *Model) Forward(b kernels.Backend, pixels []float32, size int) (kernels.
 func (m *Model) forward(b kernels.Backend, pixels []float32, size int) kernels.Tensor {
 	s := m.bind(b)
 	w := m.workspace(b, s, size)
+	m.embed(b, s, w, pixels, size)
+	a := &acts{x: w.x, h: w.h, q: w.q, k: w.k, v: w.v, att: w.att, mlp: w.mlp}
+	solo := func() (kernels.Tensor, kernels.Tensor, error) { return w.k, w.v, nil }
+	for i, k := range s.blocks {
+		m.block(b, k, a, solo) // solo never fails
+		m.report(i+1, len(s.blocks))
+	}
+	return m.finalNorm(b, s, w, w.x)
+}
+
+// acts are the activations a block reads and writes: rows of x (updated in place), h,
+// q, k, v, the attention output and the MLP's hidden layer.
+type acts struct{ x, h, q, k, v, att, mlp kernels.Tensor }
+
+// block runs one transformer block on a's rows; keys gives the K and V the
+// attention reads (a's own, or every member's rows gathered).
+func (m *Model) block(b kernels.Backend, k dblock, a *acts, keys func() (kernels.Tensor, kernels.Tensor, error)) error {
+	scale := float32(1 / math.Sqrt(float64(m.Width/m.Heads)))
+	b.LayerNorm(a.h, a.x, k.norm1W, k.norm1B, LayerNormEps)
+	b.MatMul(a.q, a.h, k.wq, true, kernels.Epilogue{Bias: k.bq})
+	b.MatMul(a.k, a.h, k.wk, true, kernels.Epilogue{Bias: k.bk})
+	b.MatMul(a.v, a.h, k.wv, true, kernels.Epilogue{Bias: k.bv})
+	kAll, vAll, err := keys()
+	if err != nil {
+		return err
+	}
+	b.Attention(a.att, a.q, kAll, vAll, nil, m.Heads, scale)
+	b.MatMul(a.x, a.att, k.wo, true, kernels.Epilogue{Bias: k.bo, Gamma: k.ls1, Residual: a.x})
+	b.LayerNorm(a.h, a.x, k.norm2W, k.norm2B, LayerNormEps)
+	b.MatMul(a.mlp, a.h, k.w1, true, kernels.Epilogue{Bias: k.b1, GELU: true})
+	b.MatMul(a.x, a.mlp, k.w2, true, kernels.Epilogue{Bias: k.b2, Gamma: k.ls2, Residual: a.x})
+	return nil
+}
+
+// embed fills w.x with the tokens of the image: CLS, registers and patch embeddings
+// with their position embedding.
+func (m *Model) embed(b kernels.Backend, s *bound, w *workspace, pixels []float32, size int) {
 	img := b.Upload(pixels, 3, size, size)
 	defer b.Free(img)
-
-	n := w.tokens - 1 - m.Registers
 	if m.Registers == 0 {
 		b.PatchEmbed(w.x, img, s.patchW, s.patchB, s.cls, w.pos, m.Patch)
-	} else {
-		// The position embedding covers CLS and patches; registers go in between after.
-		b.PatchEmbed(w.embed, img, s.patchW, s.patchB, s.cls, w.pos, m.Patch)
-		b.CopyRows(w.x, 0, w.embed, 0, 1)
-		b.CopyRows(w.x, 1, s.registers, 0, m.Registers)
-		b.CopyRows(w.x, 1+m.Registers, w.embed, 1, n)
+		return
 	}
-	scale := float32(1 / math.Sqrt(float64(m.Width/m.Heads)))
-	for _, k := range s.blocks {
-		b.LayerNorm(w.h, w.x, k.norm1W, k.norm1B, LayerNormEps)
-		b.MatMul(w.q, w.h, k.wq, true, kernels.Epilogue{Bias: k.bq})
-		b.MatMul(w.k, w.h, k.wk, true, kernels.Epilogue{Bias: k.bk})
-		b.MatMul(w.v, w.h, k.wv, true, kernels.Epilogue{Bias: k.bv})
-		b.Attention(w.att, w.q, w.k, w.v, nil, m.Heads, scale)
-		b.MatMul(w.x, w.att, k.wo, true, kernels.Epilogue{Bias: k.bo, Gamma: k.ls1, Residual: w.x})
-		b.LayerNorm(w.h, w.x, k.norm2W, k.norm2B, LayerNormEps)
-		b.MatMul(w.mlp, w.h, k.w1, true, kernels.Epilogue{Bias: k.b1, GELU: true})
-		b.MatMul(w.x, w.mlp, k.w2, true, kernels.Epilogue{Bias: k.b2, Gamma: k.ls2, Residual: w.x})
-	}
-	// The final LayerNorm is per token, so normalising only the patch rows is the same.
-	b.CopyRows(w.out, 0, w.x, 1+m.Registers, n)
+	// The position embedding covers CLS and patches; registers go in between after.
+	n := w.tokens - 1 - m.Registers
+	b.PatchEmbed(w.embed, img, s.patchW, s.patchB, s.cls, w.pos, m.Patch)
+	b.CopyRows(w.x, 0, w.embed, 0, 1)
+	b.CopyRows(w.x, 1, s.registers, 0, m.Registers)
+	b.CopyRows(w.x, 1+m.Registers, w.embed, 1, n)
+}
+
+// finalNorm is the last LayerNorm on the patch rows of x (T tokens) into w.out. It is
+// per token, so normalising only the patch rows is the same.
+func (m *Model) finalNorm(b kernels.Backend, s *bound, w *workspace, x kernels.Tensor) kernels.Tensor {
+	n := w.tokens - 1 - m.Registers
+	b.CopyRows(w.out, 0, x, 1+m.Registers, n)
 	b.LayerNorm(w.out, w.out, s.normW, s.normB, LayerNormEps)
 	return w.out
 }
@@ -231,7 +263,15 @@ func (m *Model) Features(b kernels.Backend, pixels []float32, size int) (*tensor
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	d, err := b.Download(m.forward(b, pixels, size))
+	if m.team != nil && m.team.Members() > 1 {
+		return m.teamFeatures(b, pixels, size)
+	}
+	return m.download(b, m.forward(b, pixels, size), size)
+}
+
+// download returns a pass's features as a host tensor.
+func (m *Model) download(b kernels.Backend, out kernels.Tensor, size int) (*tensor.Dense, error) {
+	d, err := b.Download(out)
 	if err != nil {
 		return nil, fmt.Errorf("dinov2: %s backend: %w", b.Name(), err)
 	}
