@@ -49,6 +49,8 @@ type Session struct {
 	demoHead bool
 	ep       *ideal.Episode
 	forwards int // backbone passes run by the detectors SetHead replaced
+	model    *dinov2.Model
+	size     int
 }
 
 // Result is one scored query.
@@ -65,8 +67,8 @@ type Option func(*config)
 type config struct{ be kernels.Backend }
 
 // WithBackend runs the session on be, which stays the caller's to close (Close leaves
-// it), instead of the session's own pure-Go single-threaded CPU backend (what the page
-// runs): e.g. a test comparing the engine's results with other surfaces' on one backend.
+// it), instead of the session's own single-threaded CPU backend on the build's best
+// path (in the page: WebAssembly SIMD128 when built with GOEXPERIMENT=simd): e.g. a test comparing the engine's results with other surfaces' on one backend.
 func WithBackend(be kernels.Backend) Option { return func(c *config) { c.be = be } }
 
 // NewDemo returns a session with the built-in demo backbone and a seeded random head.
@@ -101,7 +103,7 @@ func newSession(f *weights.File, heads, size int, opts []Option) (*Session, erro
 	}
 	s := &Session{be: c.be}
 	if s.be == nil {
-		s.be, s.ownsBE = cpu.New(cpu.WithPureGo(), cpu.WithThreads(1)), true
+		s.be, s.ownsBE = cpu.New(cpu.WithThreads(1)), true
 	}
 	var err error
 	s.base, err = ideal.New(ideal.Options{BackboneWeights: f, BackboneHeads: heads, Size: size, Backend: s.be, MemoryCache: cacheBudget})
@@ -114,7 +116,7 @@ func newSession(f *weights.File, heads, size int, opts []Option) (*Session, erro
 		s.Close()
 		return nil, fmt.Errorf("engine: backbone: %w", err)
 	}
-	s.width = m.Width
+	s.width, s.model, s.size = m.Width, m, size
 	if err := s.SetHead(nil); err != nil {
 		s.Close()
 		return nil, err

@@ -14,6 +14,15 @@
 //	                                         also be a painted canvas {width, height, rgba}: alpha ≠ 0 = defect)
 //	idealScore(bytes)                     -> {image_score, grid, map: Float32Array, overlay: Uint8Array, forwards}
 //	idealSample()                         -> {normals, abnormal, mask, queries}   ({name, bytes} each)
+//	idealInitRandom(width, depth, heads, size) -> {}   (a seeded random backbone of that shape, for timing)
+//	idealEngine()                         -> {backend, simd}   (the kernels in use)
+//	idealTeam(sab, rank, members)         -> {}   (join a team of workers sharing sab; see team.go)
+//	idealFollow(since)                    -> {}   (rank ≥ 1: run shares of passes begun after pass
+//	                                         number since, until the pool says stop)
+//	idealBench(runs)                      -> {ms: [per pass]}   (backbone passes on a fixed image)
+//
+// While a pass runs, the engine calls self.idealOnBlock(done, total) after each
+// transformer block when the worker defines it (progress on slow devices).
 //
 // The session caches the features of the images it has seen, so re-setting the
 // references after a mask edit and re-scoring the same queries run no backbone pass
@@ -23,14 +32,20 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall/js"
+	"time"
 
+	"github.com/ideal-fsad/ideal/cpu"
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/wasm/engine"
 )
 
-var session *engine.Session
+var (
+	session *engine.Session
+	team    *jsTeam // nil: this worker works alone
+)
 
 func bytesOf(v js.Value) []byte {
 	b := make([]byte, v.Get("length").Int())
@@ -93,6 +108,12 @@ func setSession(s *engine.Session, err error) any {
 		session.Close()
 	}
 	session = s
+	if team != nil && team.rank == 0 {
+		s.SetTeam(team)
+	}
+	if f := js.Global().Get("idealOnBlock"); f.Type() == js.TypeFunction {
+		s.SetProgress(func(done, total int) { f.Invoke(done, total) })
+	}
 	return map[string]any{}
 }
 
@@ -114,6 +135,11 @@ func main() {
 		{"idealSetReferences", setReferences},
 		{"idealScore", score},
 		{"idealSample", sample},
+		{"idealInitRandom", initRandom},
+		{"idealEngine", engineInfo},
+		{"idealTeam", joinTeam},
+		{"idealFollow", follow},
+		{"idealBench", bench},
 	} {
 		g.Set(f.name, js.FuncOf(f.fn))
 	}
@@ -206,7 +232,72 @@ func score(_ js.Value, a []js.Value) any {
 	for i, v := range r.Map {
 		m.SetIndex(i, v)
 	}
-	return map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG), "forwards": session.Forwards()}
+	out := map[string]any{"image_score": r.ImageScore, "grid": r.Grid, "map": m, "overlay": toJSBytes(r.OverlayPNG), "forwards": session.Forwards()}
+	if err := session.TeamError(); err != nil {
+		out["team_error"] = err.Error()
+	}
+	return out
+}
+
+// initRandom is idealInitRandom(width, depth, heads, size).
+func initRandom(_ js.Value, a []js.Value) any {
+	return setSession(engine.NewRandom(a[0].Int(), a[1].Int(), a[2].Int(), a[3].Int()))
+}
+
+// engineInfo is idealEngine(): the kernels the engine runs on.
+func engineInfo(js.Value, []js.Value) any {
+	name := cpu.New(cpu.WithThreads(1)).Name()
+	if session != nil {
+		name = session.Backend()
+	}
+	return map[string]any{"backend": name, "simd": strings.Contains(name, "simd")}
+}
+
+// joinTeam is idealTeam(sab, rank, members); a null sab leaves the team.
+func joinTeam(_ js.Value, a []js.Value) any {
+	team = nil
+	if !a[0].IsNull() && !a[0].IsUndefined() {
+		team = newJSTeam(a[0], a[1].Int(), a[2].Int())
+	}
+	if session != nil {
+		if team != nil && team.rank == 0 {
+			session.SetTeam(team)
+		} else {
+			session.SetTeam(nil)
+		}
+	}
+	return map[string]any{}
+}
+
+// follow is idealFollow(since): blocks this worker running its shares of passes.
+func follow(_ js.Value, a []js.Value) any {
+	if session == nil || team == nil || team.rank == 0 {
+		return fail(errors.New("follow: no backbone, or not a following member of a team"))
+	}
+	if err := team.follow(a[0].Int(), func(px []float32) error { return session.Follow(team, px) }); err != nil {
+		return fail(err)
+	}
+	return map[string]any{}
+}
+
+// bench is idealBench(runs): times backbone passes on a fixed image.
+func bench(_ js.Value, a []js.Value) any {
+	if session == nil {
+		return fail(errNoBackbone)
+	}
+	var ms []any
+	for range a[0].Int() {
+		t0 := time.Now()
+		if err := session.BenchPass(); err != nil {
+			return fail(err)
+		}
+		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	out := map[string]any{"ms": ms}
+	if err := session.TeamError(); err != nil {
+		out["team_error"] = err.Error()
+	}
+	return out
 }
 
 // sample is idealSample(): the built-in sample images.

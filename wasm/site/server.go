@@ -51,6 +51,7 @@ var headers = map[string]string{
 	"X-Content-Type-Options":       "nosniff",
 	"Referrer-Policy":              "no-referrer",
 	"Cross-Origin-Opener-Policy":   "same-origin",
+	"Cross-Origin-Embedder-Policy": "require-corp", // with COOP: cross-origin isolated, so the workers share memory
 	"Cross-Origin-Resource-Policy": "same-origin",
 	"X-Frame-Options":              "DENY",
 	"Cache-Control":                "no-store",

@@ -371,6 +371,7 @@ func TestHeaders(t *testing.T) {
 			"Referrer-Policy":              "no-referrer",
 			"Cross-Origin-Opener-Policy":   "same-origin",
 			"Cross-Origin-Resource-Policy": "same-origin",
+			"Cross-Origin-Embedder-Policy": "require-corp",
 			"X-Frame-Options":              "DENY",
 		} {
 			if got := resp.Header.Get(k); got != v {
@@ -383,7 +384,7 @@ func TestHeaders(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", "<title>IDEAL"},
 		{"/index.html", "text/html; charset=utf-8", "<title>IDEAL"},
-		{"/app.js", "text/javascript; charset=utf-8", "new Worker('worker.js')"},
+		{"/pool.js", "text/javascript; charset=utf-8", "new Worker('worker.js')"},
 		{"/worker.js", "text/javascript; charset=utf-8", "importScripts('wasm_exec.js')"},
 		{"/wasm_exec.js", "text/javascript; charset=utf-8", "globalThis.Go = class"},
 		{"/style.css", "text/css; charset=utf-8", "font-family"},

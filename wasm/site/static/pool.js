@@ -1,0 +1,125 @@
+// EnginePool: the page's handle on the scoring engine, a pool of Web Workers
+// (worker.js). Interface:
+//   const engine = new EnginePool({workers: n});  // n optional: default
+//       min(navigator.hardwareConcurrency, 8) when the page is cross-origin isolated
+//       (SharedArrayBuffer available), else 1
+//   engine.onmessage = (ev) => { ev.data ... };   // the leader worker's messages (see
+//       worker.js), plus {type: 'engine', backend, simd, workers, isolated} once started
+//   engine.postMessage(job);                       // jobs: sample, decode, head, run, bench
+//
+// Design: every worker runs its own copy of the engine (a Go WebAssembly instance is one
+// thread and cannot share its memory). Worker 0, the leader, runs each job; the others
+// follow: they hold the same backbone and compute their share of the token rows of every
+// backbone pass, exchanging K and V once per transformer block through one
+// SharedArrayBuffer. So one query's latency drops with the number of cores. Jobs run one
+// at a time, in order; the followers are stopped and given the new backbone whenever a
+// job changes it.
+const POOL_MAX_WORKERS = 8;
+const POOL_SHARED_BYTES = 256 << 20; // pixels + two gathers: ViT-L at 896 px fits
+const POOL_CTL_STOP = 3, POOL_CTL_JOB = 2; // control words (wasm/main/team.go)
+const POOL_DONE = new Set(['sample', 'decoded', 'head', 'done', 'error', 'bench']);
+
+class EnginePool {
+  constructor(opts = {}) {
+    this.onmessage = null;
+    this.isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+    let n = opts.workers || Math.min(navigator.hardwareConcurrency || 1, POOL_MAX_WORKERS);
+    if (!this.isolated) n = 1;
+    this.workers = Array.from({length: n}, () => new Worker('worker.js'));
+    this.queue = [];
+    this.busy = false;
+    this.followerKey = null; // the backbone the followers hold
+    this.replies = this.workers.map(() => []); // per follower: resolvers of awaited replies
+    this.loops = []; // per follower: its 'followed' reply, when its loop ends
+    this.sab = n > 1 ? new SharedArrayBuffer(POOL_SHARED_BYTES) : null;
+    this.ctl = this.sab ? new Int32Array(this.sab, 0, 16) : null;
+    this.workers.forEach((w, i) => {
+      w.onmessage = i === 0 ? (ev) => this.fromLeader(ev) : (ev) => this.fromFollower(i, ev);
+      w.postMessage({type: 'team', sab: this.sab, rank: i, members: n});
+    });
+  }
+
+  get size() { return this.workers.length; }
+
+  postMessage(job) {
+    this.queue.push(job);
+    this.pump();
+  }
+
+  emit(data) { if (this.onmessage) this.onmessage({data}); }
+
+  fromLeader(ev) {
+    const m = ev.data;
+    if (m.type === 'engine') Object.assign(m, {workers: this.size, isolated: this.isolated});
+    if (m.type === 'bench') Object.assign(m, {workers: this.size, backend: this.backend});
+    if (m.type === 'engine') this.backend = m.backend;
+    this.emit(m);
+    if (POOL_DONE.has(m.type) && this.busy) {
+      this.busy = false;
+      this.pump();
+    }
+  }
+
+  fromFollower(i, ev) {
+    const m = ev.data;
+    if (m.type === 'followed' && m.error) this.emit({type: 'warning', text: `worker ${i}: ${m.error}`});
+    const r = this.replies[i].shift();
+    if (r) r(m);
+  }
+
+  reply(i) {
+    return new Promise(resolve => this.replies[i].push(m => resolve(m)));
+  }
+
+  async pump() {
+    if (this.busy || this.queue.length === 0) return;
+    this.busy = true;
+    const job = this.queue.shift();
+    try {
+      if (this.size > 1 && ['run', 'head', 'bench'].includes(job.type)) await this.followers(job);
+    } catch (e) {
+      this.emit({type: 'warning', text: 'the other workers could not load the backbone (' + e.message + '): running on one worker'});
+      this.dropFollowers();
+    }
+    this.workers[0].postMessage(job);
+  }
+
+  // followers gives the followers the backbone of job when it changes theirs, and
+  // starts their loop.
+  async followers(job) {
+    let key = this.followerKey, fields = null;
+    if (job.random) { key = 'random:' + JSON.stringify(job.random); fields = {random: job.random}; }
+    else if (job.backbone) { key = job.backbone; fields = {backbone: job.backbone, size: job.size}; }
+    else if (job.demo || key === null) { key = 'demo'; fields = {demo: true}; }
+    if (key === this.followerKey) return;
+    const rest = this.workers.slice(1);
+    if (this.loops.length) { // stop their loops
+      Atomics.add(this.ctl, POOL_CTL_STOP, 1);
+      Atomics.notify(this.ctl, POOL_CTL_JOB);
+      await Promise.all(this.loops);
+      this.loops = [];
+    }
+    this.followerKey = null;
+    const loaded = await Promise.all(rest.map((w, j) => {
+      const p = this.reply(j + 1);
+      w.postMessage(Object.assign({type: 'backbone'}, fields));
+      return p;
+    }));
+    const bad = loaded.find(m => m.error);
+    if (bad) throw new Error(bad.error);
+    this.followerKey = key;
+    const since = Atomics.load(this.ctl, POOL_CTL_JOB);
+    this.loops = rest.map((w, j) => {
+      const p = this.reply(j + 1);
+      w.postMessage({type: 'follow', since});
+      return p;
+    });
+  }
+
+  // dropFollowers makes the leader work alone from now on.
+  dropFollowers() {
+    for (const w of this.workers.slice(1)) w.terminate();
+    this.workers = this.workers.slice(0, 1);
+    this.workers[0].postMessage({type: 'team', sab: null, rank: 0, members: 1});
+  }
+}
