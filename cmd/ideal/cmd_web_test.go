@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/dinov2"
@@ -37,11 +39,19 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
+// pageResult is one result card of the page: its query's name and position in the run
+// (the cards themselves are sorted worst first), image score, time and verdict.
 type pageResult struct {
-	Name  string  `json:"name"`
-	Score float64 `json:"score"`
-	MS    float64 `json:"ms"`
+	Name    string  `json:"name"`
+	Index   int     `json:"index"`
+	Score   float64 `json:"score"`
+	MS      float64 `json:"ms"`
+	Verdict string  `json:"verdict"`
 }
+
+// pageResultsJS reads the result cards in the page's order.
+const pageResultsJS = `Array.from(document.querySelectorAll('#results .result')).map(c => ({name: c.dataset.name,
+	index: Number(c.dataset.index), score: Number(c.dataset.score), ms: Number(c.dataset.ms), verdict: c.dataset.verdict}))`
 
 // startWebAndChromium serves the demo on a loopback port and starts headless Chromium;
 // both stop when the test ends. It skips the test when Chromium is not installed.
@@ -71,7 +81,8 @@ func pollJS(ctx context.Context, expr string, every time.Duration) error {
 }
 
 // waitResults waits for the page's run to end and reads its final state, status line
-// and results; it fails the test unless the run ended "done".
+// and results, in the order of the run's queries; it fails the test unless the run
+// ended "done".
 func waitResults(t *testing.T, ctx context.Context) []pageResult {
 	t.Helper()
 	if err := pollJS(ctx, `document.body.dataset.state !== 'scoring'`, 20*time.Millisecond); err != nil {
@@ -84,9 +95,15 @@ func waitResults(t *testing.T, ctx context.Context) []pageResult {
 	if !strings.HasPrefix(state, "done") {
 		t.Fatalf("page ended as %q", state)
 	}
-	results, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageResult](`Array.from(document.querySelectorAll('.result')).map(c => ({name: c.dataset.name, score: Number(c.dataset.score), ms: Number(c.dataset.ms)}))`))
+	results, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageResult](pageResultsJS))
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
+	}
+	slices.SortFunc(results, func(a, b pageResult) int { return a.Index - b.Index })
+	for i, r := range results {
+		if r.Index != i {
+			t.Fatalf("the result cards' query positions are %v, want 0 … %d once each", results, len(results)-1)
+		}
 	}
 	return results
 }
@@ -130,9 +147,10 @@ func watchCSP(ctx context.Context) func(*testing.T) {
 }
 
 // TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
-// checks a click is handled while a query is being scored, and compares the scores the
-// page shows with the same engine run natively and with 'ideal score' on the same
-// inputs (the sample written to PNG files, the demo backbone and head to safetensors).
+// checks that the page handles a key press on the threshold field while a query is being
+// scored, and compares the scores the page shows with the same engine run natively and
+// with 'ideal score' on the same inputs (the sample written to PNG files, the demo
+// backbone and head to safetensors).
 func TestWebSampleInChromium(t *testing.T) {
 	ctx, url := startWebAndChromium(t, 3*time.Minute)
 	step := func(err error) {
@@ -144,22 +162,32 @@ func TestWebSampleInChromium(t *testing.T) {
 	checkCSP := watchCSP(ctx)
 	step(chromedp.Do(ctx, chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("sample")), chromedp.Click(chromedp.ID("sample"))))
-	// Wait until a query is being scored, then click the counter through the browser's
-	// input pipeline: the page must handle it before the run ends.
-	step(pollJS(ctx, `document.getElementById('status').textContent.startsWith('scoring query') || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
-	step(chromedp.Do(ctx, chromedp.Click(chromedp.ID("counter"))))
-	clickedWhile, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.clickedWhile || ''`))
+	// Wait until the first query is being scored, then press the up arrow in the
+	// threshold field through the browser's input pipeline: the page's own handler must
+	// apply the new threshold (0.5 + one step) while the run is still going, which it
+	// cannot if the engine blocks the page's thread.
+	step(pollJS(ctx, `(document.getElementById('status').textContent.startsWith('scoring query') &&
+		!document.querySelector('#results .result')) || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
+	step(chromedp.Do(ctx, chromedp.Focus(chromedp.ID("threshold")), chromedp.KeyEvent(kb.ArrowUp)))
+	type handled struct{ Threshold, State, Status string }
+	during, err := chromedp.Run(ctx, chromedp.Evaluate[handled](`({Threshold: document.body.dataset.threshold || '',
+		State: document.body.dataset.state, Status: document.getElementById('status').textContent})`))
 	step(err)
 	results := waitResults(t, ctx)
 	// The style sheet applies under the policy.
 	font, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).fontFamily`))
 	step(err)
-	if font != "sans-serif" {
-		t.Errorf("the page's font is %q, not style.css's sans-serif", font)
+	if !strings.Contains(font, "sans-serif") {
+		t.Errorf("the page's font is %q, not style.css's system-ui, sans-serif", font)
 	}
 	checkCSP(t)
-	if !strings.HasPrefix(clickedWhile, "scoring query") {
-		t.Errorf("the counter click was handled while the status read %q, not while a query was being scored", clickedWhile)
+	if during.Threshold != "0.51" || during.State != "scoring" {
+		t.Errorf("after the key press in the threshold field: %+v; want threshold 0.51 applied while still scoring", during)
+	}
+	for _, r := range results {
+		if want := map[bool]string{true: "anomalous", false: "normal"}[r.Score >= 0.51]; r.Verdict != want {
+			t.Errorf("%s: score %.4f at threshold 0.51 shown as %q, want %q", r.Name, r.Score, r.Verdict, want)
+		}
 	}
 
 	// The same inputs scored natively.
@@ -703,7 +731,7 @@ func TestWebPaintMaskInChromium(t *testing.T) {
 	compareScores(t, "sample mask", first, scoreSampleWithCLI(t, "", nil), maskTol)
 	forwards := func() []int {
 		t.Helper()
-		f, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Array.from(document.querySelectorAll('.result')).map(c => Number(c.dataset.forwards))`))
+		f, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Array.from(document.querySelectorAll('#results .result')).sort((a, b) => a.dataset.index - b.dataset.index).map(c => Number(c.dataset.forwards))`))
 		webStep(t, err)
 		return f
 	}
@@ -822,4 +850,191 @@ func TestWebPaintMaskInChromium(t *testing.T) {
 		t.Errorf("an empty painted mask: warnings %q, want the empty-mask fallback's", warnings)
 	}
 	compareScores(t, "empty mask", empty, scoreSampleWithCLI(t, "", rectMaskPNG(t, 0, 0, 0, 0)), maskTol)
+}
+
+// TestWebScreenshotInChromium scores the built-in sample in a 1280-pixel-wide Chromium
+// window, types a threshold between the two queries' scores into the threshold field,
+// checks the results grid (every sample query once, worst first, verdicts following the
+// threshold, each card's image, anomaly map and overlay with its contour drawn) and the
+// page's labels, and takes a screenshot of the whole page, which must be a PNG of a
+// plausible size. With IDEAL_WRITE_SCREENSHOT=path (relative to the module root) it
+// writes the screenshot there: IDEAL_WRITE_SCREENSHOT=docs/web-page.png makes README.md's.
+func TestWebScreenshotInChromium(t *testing.T) {
+	const width = 1280
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	defer watchCSP(ctx)(t)
+	webStep(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	results := runInPage(t, ctx, "sample")
+	queries := engine.Sample().Queries
+	if len(results) != len(queries) {
+		t.Fatalf("page shows %d results, want %d", len(results), len(queries))
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range results {
+		lo, hi = min(lo, r.Score), max(hi, r.Score)
+	}
+	if hi-lo < 2e-3 {
+		t.Fatalf("the sample's scores %v are too close to put a threshold between them", results)
+	}
+	th := strconv.FormatFloat(math.Round((lo+hi)/2*1000)/1000, 'f', -1, 64)
+	webStep(t, chromedp.Do(ctx, chromedp.Focus(chromedp.ID("threshold")),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent(th)))
+	webStep(t, pollJS(ctx, fmt.Sprintf(`document.body.dataset.threshold === %q`, th), 10*time.Millisecond))
+	thv, _ := strconv.ParseFloat(th, 64)
+	// Every card's pictures drawn: the images loaded, the contour at this threshold.
+	webStep(t, pollJS(ctx, fmt.Sprintf(`Array.from(document.querySelectorAll('#results .result')).every(c =>
+		c.dataset.contour === %q && Array.from(c.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 0))`, th), 10*time.Millisecond))
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageResult](pageResultsJS))
+	webStep(t, err)
+	seen := map[string]bool{}
+	for i, r := range shown {
+		seen[r.Name] = true
+		if i > 0 && r.Score > shown[i-1].Score {
+			t.Errorf("result %d (%s, %.4f) is shown after a lower score (%s, %.4f): not worst first", i, r.Name, r.Score, shown[i-1].Name, shown[i-1].Score)
+		}
+		if want := map[bool]string{true: "anomalous", false: "normal"}[r.Score >= thv]; r.Verdict != want {
+			t.Errorf("%s: score %.4f at threshold %s shown as %q, want %q", r.Name, r.Score, th, r.Verdict, want)
+		}
+	}
+	for _, q := range queries {
+		if !seen[q.Name] {
+			t.Errorf("no result card for %s (cards %v)", q.Name, shown)
+		}
+	}
+	type pageState struct {
+		Engine, EngineState, Summary string
+		Problems                     []string
+	}
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](`(() => {
+		const problems = [];
+		for (const e of document.querySelectorAll('input, button, progress, select, textarea')) {
+			const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent.trim());
+			if (!named) problems.push('unlabelled ' + e.tagName.toLowerCase() + '#' + e.id);
+		}
+		for (const i of document.querySelectorAll('#results img')) if (!i.alt) problems.push('image without alt text in ' + i.closest('.result').dataset.name);
+		for (const c of document.querySelectorAll('#results canvas.heatmap')) {
+			if (!c.getAttribute('aria-label')) problems.push('anomaly map without a label');
+			if (c.width !== Number(c.closest('.result').dataset.grid)) problems.push('anomaly map of ' + c.width + ' pixels, grid ' + c.closest('.result').dataset.grid);
+		}
+		if (document.getElementById('results').getAttribute('aria-live') !== 'polite') problems.push('results not aria-live polite');
+		if (document.getElementById('status').getAttribute('role') !== 'status') problems.push('status without role status');
+		if (document.querySelectorAll('h1').length !== 1 || document.querySelectorAll('h2').length < 3) problems.push('headings');
+		if (document.getElementById('counter')) problems.push('the old click counter is back');
+		const e = document.getElementById('engine-info');
+		return {Engine: e.textContent, EngineState: e.dataset.state, Summary: document.getElementById('summary').textContent, Problems: problems};
+	})()`))
+	webStep(t, err)
+	for _, p := range st.Problems {
+		t.Error(p)
+	}
+	if st.EngineState != "reported" && st.EngineState != "unreported" {
+		t.Errorf("engine shown as %q (%s) after a run", st.Engine, st.EngineState)
+	}
+	t.Logf("engine: %s; %s", st.Engine, st.Summary)
+
+	webStep(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); window.scrollTo(0, 0)`)))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	webStep(t, err)
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("the screenshot is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() < 900 || b.Dy() > 20000 {
+		t.Errorf("screenshot %d×%d, want %d wide and 900 to 20000 high", b.Dx(), b.Dy(), width)
+	}
+	t.Logf("screenshot %v, %d bytes", img.Bounds().Size(), len(shot))
+	if p := os.Getenv("IDEAL_WRITE_SCREENSHOT"); p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(moduleRoot(t), p)
+		}
+		writeFileAtomic(t, p, shot)
+		t.Logf("wrote %s", p)
+	}
+}
+
+// moduleRoot is the folder of the go.mod above the working folder.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("no go.mod above the working folder")
+		}
+		dir = up
+	}
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames it to path.
+func writeFileAtomic(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		t.Fatal(err)
+	}
+}
+
+// TestWebEngineProgressInChromium gives the page's message handler the messages of an
+// engine that reports itself and its progress inside a backbone pass ('engine', and
+// 'progress' with block and blocks), as the multi-worker pool does, and checks what the
+// page shows: the backend, SIMD, the workers and isolation; the blocks of the pass under
+// way, hidden again once the engine stops reporting them.
+func TestWebEngineProgressInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, time.Minute)
+	defer watchCSP(ctx)(t)
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	type shown struct {
+		Engine, Workers, Status, Queries, Blocks string
+		BlocksHidden                             bool
+		Block, BlocksMax, Done, Total            float64
+	}
+	send := func(msgs string) shown {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[shown](`(() => {
+			for (const data of [`+msgs+`]) worker.onmessage({data});
+			const $ = (id) => document.getElementById(id);
+			return {Engine: $('engine-info').textContent, Workers: $('engine-info').dataset.workers || '',
+				Status: $('status').textContent, Queries: $('progress-text').textContent, Blocks: $('block-text').textContent,
+				BlocksHidden: getComputedStyle($('block-row')).display === 'none', Block: $('block-progress').value, BlocksMax: $('block-progress').max,
+				Done: $('progress').value, Total: $('progress').max};
+		})()`))
+		webStep(t, err)
+		return s
+	}
+	s := send(`{type: 'engine', backend: 'cpu/wasm-simd128', simd: true, workers: 4, isolated: true},
+		{type: 'progress', text: 'scoring q.png (1/3)', done: 0, total: 3, block: 5, blocks: 12}`)
+	for _, want := range []string{"cpu/wasm-simd128", "SIMD", "4 workers", "cross-origin isolated"} {
+		if !strings.Contains(s.Engine, want) {
+			t.Errorf("engine shown as %q, want %q in it", s.Engine, want)
+		}
+	}
+	if s.Workers != "4" || s.Status != "scoring q.png (1/3)" || s.BlocksHidden || s.Block != 5 || s.BlocksMax != 12 ||
+		!strings.Contains(s.Blocks, "5 of 12") || s.Done != 0 || s.Total != 3 || !strings.Contains(s.Queries, "0 of 3") {
+		t.Errorf("after an engine message and a progress message with blocks: %+v", s)
+	}
+	s = send(`{type: 'engine', backend: 'cpu/go', simd: false, workers: 1, isolated: false},
+		{type: 'progress', text: 'computing reference features'}`)
+	if !strings.Contains(s.Engine, "cpu/go, no SIMD, 1 worker, not cross-origin isolated") || !s.BlocksHidden {
+		t.Errorf("after an engine message without SIMD and a progress message without blocks: %+v", s)
+	}
 }

@@ -1,22 +1,16 @@
 // Page logic: collects the inputs, sends them to the worker, shows the results, and lets
 // the user paint the abnormal reference's defect mask. All computing happens in the worker.
 const $ = (id) => document.getElementById(id);
-const worker = new Worker('worker.js');
-let count = 0;
-$('counter').addEventListener('click', () => {
-  count++;
-  $('count').textContent = count;
-  // Lets a test check that the click was handled while a query was being scored.
-  document.body.dataset.clickedWhile = $('status').textContent;
-});
+const worker = new EnginePool();
 function setState(s, text) {
   document.body.dataset.state = s;
   $('status').textContent = text || s;
+  $('results').setAttribute('aria-busy', s === 'scoring' ? 'true' : 'false');
 }
 setState('idle');
 const readFile = (f) => f.arrayBuffer().then(b => new Uint8Array(b));
 async function readAll(input) {
-  return Promise.all(Array.from(input.files).map(async f => ({name: f.name, bytes: await readFile(f)})));
+  return Promise.all(Array.from(input.files).map(async f => ({name: f.name, type: f.type, bytes: await readFile(f)})));
 }
 
 // The backbone the worker holds: the page sends a backbone file (or asks for the demo
@@ -181,11 +175,265 @@ $('mask').addEventListener('change', () => track((async () => {
   if ($('mask').files.length) await decode({mask: await readFile($('mask').files[0])});
 })()));
 
+// The engine in use, from the pool's 'engine' message; an engine that does not send one
+// is said to be unreported once it has answered.
+function showEngine(m) {
+  const e = $('engine-info');
+  const workers = Number(m.workers) || 1;
+  e.textContent = [m.backend || 'unknown backend', m.simd ? 'SIMD' : 'no SIMD',
+    workers === 1 ? '1 worker' : `${workers} workers`,
+    m.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'].join(', ');
+  Object.assign(e.dataset, {state: 'reported', backend: String(m.backend || ''), simd: String(!!m.simd),
+    workers: String(workers), isolated: String(!!m.isolated)});
+}
+function engineAnswered() {
+  const e = $('engine-info');
+  if (e.dataset.state === 'reported' || e.dataset.state === 'unreported') return;
+  e.dataset.state = 'unreported';
+  e.textContent = 'running (this engine version does not report its backend or workers; the page is ' +
+    (self.crossOriginIsolated ? '' : 'not ') + 'cross-origin isolated)';
+}
+function engineStarting() {
+  const e = $('engine-info');
+  if (e.dataset.state === 'idle') { e.dataset.state = 'starting'; e.textContent = 'starting'; }
+}
+
+// Progress: the run's queries (results in / queries sent) and, when the engine reports
+// it, the transformer blocks done in the backbone pass under way.
+function showQueryProgress(done, total) {
+  $('progress').max = Math.max(total, 1);
+  $('progress').value = Math.min(done, total);
+  $('progress-text').textContent = total ? `${done} of ${total} ${total === 1 ? 'query' : 'queries'}` : '';
+}
+function showBlocks(block, blocks) {
+  if (!(blocks > 0) || block == null) { $('block-row').hidden = true; return; }
+  $('block-row').hidden = false;
+  $('block-progress').max = blocks;
+  $('block-progress').value = Math.min(block, blocks);
+  $('block-text').textContent = `block ${Math.min(block, blocks)} of ${blocks}`;
+}
+
+// Colours of the anomaly maps: matplotlib's jet (the overlays' colour map), piecewise linear.
+const jetStops = [
+  [[0, 0], [0.35, 0], [0.66, 1], [0.89, 1], [1, 0.5]],
+  [[0, 0], [0.125, 0], [0.375, 1], [0.64, 1], [0.91, 0], [1, 0]],
+  [[0, 0.5], [0.11, 1], [0.34, 1], [0.65, 0], [1, 0]],
+];
+function jet(v) {
+  if (!(v >= 0)) v = 0;
+  if (v > 1) v = 1;
+  return jetStops.map(stops => {
+    for (let i = 1; i < stops.length; i++) {
+      const [x1, y1] = stops[i];
+      if (v <= x1) {
+        const [x0, y0] = stops[i - 1];
+        return Math.round(255 * (y0 + (y1 - y0) * (v - x0) / (x1 - x0)));
+      }
+    }
+    return Math.round(255 * stops[stops.length - 1][1]);
+  });
+}
+// upsample resizes a g×g map to w×h as the engine's overlay does (bilinear, PyTorch's
+// align_corners = false).
+function taps(n, g) {
+  const out = [];
+  for (let d = 0; d < n; d++) {
+    const src = Math.max((d + 0.5) * g / n - 0.5, 0);
+    const i0 = Math.floor(src), i1 = Math.min(i0 + 1, g - 1);
+    const l1 = Math.min(Math.max(src - i0, 0), 1);
+    out.push([i0, i1, 1 - l1, l1]);
+  }
+  return out;
+}
+function upsample(map, g, w, h) {
+  const out = new Float32Array(w * h);
+  const xs = taps(w, g), ys = taps(h, g);
+  for (let y = 0; y < h; y++) {
+    const [y0, y1, h0, h1] = ys[y];
+    for (let x = 0; x < w; x++) {
+      const [x0, x1, l0, l1] = xs[x];
+      const top = map[y0 * g + x0] * l0 + map[y0 * g + x1] * l1;
+      const bot = map[y1 * g + x0] * l0 + map[y1 * g + x1] * l1;
+      out[y * w + x] = top * h0 + bot * h1;
+    }
+  }
+  return out;
+}
+function drawHeatmap(canvas, map, g) {
+  canvas.width = g;
+  canvas.height = g;
+  const img = new ImageData(g, g);
+  for (let i = 0; i < g * g; i++) {
+    const [r, gr, b] = jet(map[i]);
+    img.data.set([r, gr, b, 255], 4 * i);
+  }
+  canvas.getContext('2d').putImageData(img, 0, 0);
+}
+// drawContour marks where the up-sampled map crosses the threshold: the pixels at or
+// above it next to one below (or on the border) white, their neighbours below it black
+// (a two-pixel line); it returns the share of pixels at or above the threshold.
+function drawContour(canvas, up, w, h, threshold) {
+  const img = new ImageData(w, h);
+  const d = img.data;
+  let inside = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const a = up[i] >= threshold;
+      if (a) inside++;
+      // The image's border closes the regions that reach it.
+      const edge = (a && (x === 0 || y === 0 || x === w - 1 || y === h - 1)) ||
+        (x > 0 && (up[i - 1] >= threshold) !== a) || (x < w - 1 && (up[i + 1] >= threshold) !== a) ||
+        (y > 0 && (up[i - w] >= threshold) !== a) || (y < h - 1 && (up[i + w] >= threshold) !== a);
+      if (!edge) continue;
+      const v = a ? 255 : 0;
+      d[4 * i] = v; d[4 * i + 1] = v; d[4 * i + 2] = v; d[4 * i + 3] = 255;
+    }
+  }
+  canvas.getContext('2d').putImageData(img, 0, 0);
+  return inside / (w * h);
+}
+
+// Results: one card per query, kept sorted by image score, highest first. Each card
+// holds its query's data (data-index is the query's position in the run).
+let runQueries = []; // this run's queries: {name, url, taken}
+let runUrls = [];
+let cards = []; // {el, score, index, up, w, h, contour}
+// The threshold applied: the field's value, or its last valid one while it is being typed.
+let applied = 0.5;
+function threshold() {
+  const t = Number($('threshold').value);
+  if ($('threshold').value !== '' && Number.isFinite(t)) applied = t;
+  return applied;
+}
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+function fmtMs(ms) { return ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`; }
+function applyVerdict(c, t) {
+  const bad = c.score >= t;
+  const v = c.el.querySelector('.verdict');
+  v.textContent = bad ? 'anomalous' : 'normal';
+  v.className = 'verdict ' + (bad ? 'anomalous' : 'normal');
+  c.el.dataset.verdict = bad ? 'anomalous' : 'normal';
+}
+let contourQueued = false;
+function redrawContours() {
+  if (contourQueued) return;
+  contourQueued = true;
+  requestAnimationFrame(() => {
+    contourQueued = false;
+    const t = threshold();
+    for (const c of cards) {
+      if (!c.up) continue;
+      // data-above: the share of the overlay at or above the threshold drawn (data-contour).
+      c.el.dataset.above = drawContour(c.contour, c.up, c.w, c.h, t).toFixed(4);
+      c.el.dataset.contour = String(t);
+    }
+  });
+}
+function showSummary() {
+  const t = threshold();
+  const n = cards.length;
+  if (!n) { $('summary').textContent = 'No results yet.'; return; }
+  const bad = cards.filter(c => c.score >= t).length;
+  const ms = cards.reduce((a, c) => a + c.ms, 0) / n;
+  $('summary').textContent = `${n} ${n === 1 ? 'query' : 'queries'} scored: ${bad} anomalous, ${n - bad} normal ` +
+    `at threshold ${t}; ${fmtMs(ms)} per query on average.`;
+}
+// The threshold is applied live: verdicts, the summary and the contours follow it.
+function thresholdChanged() {
+  const t = threshold();
+  for (const c of cards) applyVerdict(c, t);
+  document.body.dataset.threshold = String(t);
+  showSummary();
+  redrawContours();
+}
+$('threshold').addEventListener('input', thresholdChanged);
+$('threshold').addEventListener('change', thresholdChanged);
+document.body.dataset.threshold = String(threshold());
+function clearResults() {
+  for (const u of runUrls) URL.revokeObjectURL(u);
+  runUrls = [];
+  cards = [];
+  $('results').textContent = '';
+  showSummary();
+}
+function blobUrl(bytes, type) {
+  const u = URL.createObjectURL(new Blob([bytes], type ? {type} : {}));
+  runUrls.push(u);
+  return u;
+}
+function addResult(m) {
+  let index = runQueries.findIndex(q => !q.taken && q.name === m.name);
+  if (index < 0) index = runQueries.length + cards.length; // not a query of this run: last
+  else runQueries[index].taken = true;
+  const q = runQueries[index];
+  const g = m.grid;
+  const map = m.map;
+  let max = 0;
+  for (let i = 0; i < map.length; i++) max = Math.max(max, map[i]);
+  const overlayUrl = blobUrl(m.overlay, 'image/png');
+  const queryImg = el('img', {class: 'query', alt: `Query image ${m.name}`});
+  const heat = el('canvas', {class: 'heatmap', role: 'img',
+    'aria-label': `Anomaly map of ${m.name}: ${g}×${g} patches, highest value ${max.toFixed(3)}`});
+  const overlay = el('img', {class: 'overlay',
+    alt: `Anomaly heatmap of ${m.name} over the image, with the threshold contour`});
+  const contour = el('canvas', {class: 'contour', 'aria-hidden': 'true'});
+  const link = el('a', {href: overlayUrl, download: m.name.replace(/\.[^.]*$/, '') + '_overlay.png',
+    text: 'Download overlay'});
+  const card = el('article', {class: 'card result', 'aria-label': `Result for ${m.name}`},
+    el('h3', {class: 'name', text: m.name}),
+    el('div', {class: 'views'},
+      el('figure', {}, queryImg, el('figcaption', {text: 'Image'})),
+      el('figure', {}, heat, el('figcaption', {text: `Anomaly map (${g}×${g})`})),
+      el('figure', {}, el('div', {class: 'stack'}, overlay, contour), el('figcaption', {text: 'Overlay and contour'}))),
+    el('p', {class: 'meta'},
+      el('span', {}, 'score ', el('strong', {class: 'score', text: m.image_score.toFixed(4)})), ' ',
+      el('span', {class: 'verdict'}), ' ',
+      el('span', {class: 'ms', text: fmtMs(m.ms)})),
+    link);
+  Object.assign(card.dataset, {name: m.name, score: String(m.image_score), ms: String(m.ms),
+    forwards: String(m.forwards), index: String(index), grid: String(g)});
+  drawHeatmap(heat, map, g);
+  const c = {el: card, score: m.image_score, index, ms: m.ms, contour, up: null, w: 0, h: 0};
+  // The contour canvas has the overlay's shape, at most 320 pixels on its long side.
+  overlay.addEventListener('load', () => {
+    const W = overlay.naturalWidth, H = overlay.naturalHeight, s = Math.min(1, 320 / Math.max(W, H));
+    c.w = Math.max(1, Math.round(W * s));
+    c.h = Math.max(1, Math.round(H * s));
+    contour.width = c.w;
+    contour.height = c.h;
+    c.up = upsample(map, g, c.w, c.h);
+    redrawContours();
+  }, {once: true});
+  overlay.src = overlayUrl;
+  if (q) {
+    if (!q.url) q.url = blobUrl(q.bytes, q.type);
+    queryImg.src = q.url;
+  } else queryImg.src = overlayUrl;
+  applyVerdict(c, threshold());
+  // Worst first: before the first card of a lower score (equal scores keep query order).
+  const at = cards.findIndex(o => o.score < c.score || (o.score === c.score && o.index > c.index));
+  if (at < 0) { cards.push(c); $('results').append(card); } else { cards[at].el.before(card); cards.splice(at, 0, c); }
+  showSummary();
+}
+
 // Runs: the last run's normals and queries are kept for "re-score with this mask".
 let lastRun = null;
+let runTotal = 0;
+let runStart = 0;
 async function run(normals, queries, withAbnormal) {
   while (pending.size) await Promise.allSettled([...pending]);
-  const job = Object.assign({type: 'run', normals, queries, abnormals: [], masks: []}, await backboneFields());
+  const job = Object.assign({type: 'run', normals, queries: queries.map(q => ({name: q.name, bytes: q.bytes})),
+    abnormals: [], masks: []}, await backboneFields());
   if (withAbnormal) {
     if (!paint.bits) throw new Error('the abnormal reference could not be read (see the mask panel)');
     job.abnormals = [paint.abnormal];
@@ -193,9 +441,15 @@ async function run(normals, queries, withAbnormal) {
   }
   lastRun = {normals, queries, withAbnormal};
   document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
-  $('results').textContent = '';
+  clearResults();
+  runQueries = queries.map(q => ({name: q.name, type: q.type || '', bytes: q.bytes, url: null, taken: false}));
+  runTotal = queries.length;
+  runStart = performance.now();
+  showQueryProgress(0, runTotal);
+  showBlocks(null, 0);
   $('warnings').textContent = '';
   setState('scoring', 'starting');
+  engineStarting();
   worker.postMessage(job);
 }
 const guarded = (f) => async () => {
@@ -212,16 +466,21 @@ $('rescore').addEventListener('click', guarded(async () => {
 }));
 $('sample').addEventListener('click', guarded(async () => {
   setState('scoring', 'preparing sample');
+  engineStarting();
   worker.postMessage({type: 'sample'});
 }));
 worker.onmessage = (ev) => {
   const m = ev.data;
   if (m.backboneFailed) backboneKey = null; // nothing loaded: send the backbone again next time
   switch (m.type) {
+  case 'engine':
+    showEngine(m);
+    return;
   case 'sample': {
     const s = m.sample;
     setPainting(s.abnormal.bytes, m.image, m.mask.bits);
-    run(s.normals.map(x => x.bytes), s.queries, true).catch(e => setState('error', 'error: ' + e.message));
+    run(s.normals.map(x => x.bytes), s.queries.map(q => ({name: q.name, type: 'image/png', bytes: q.bytes})), true)
+      .catch(e => setState('error', 'error: ' + e.message));
     break;
   }
   case 'decoded':
@@ -238,42 +497,27 @@ worker.onmessage = (ev) => {
     if (m.error) headRefused(m.error);
     break;
   case 'progress':
-    $('status').textContent = m.text;
-    if (m.total) { $('progress').max = m.total; $('progress').value = m.done; }
+    if (m.text) $('status').textContent = m.text;
+    if (m.total) showQueryProgress(cards.length, runTotal || m.total);
+    showBlocks(m.block, m.blocks);
     break;
-  case 'warning': {
-    const li = document.createElement('li');
-    li.textContent = 'warning: ' + m.text;
-    $('warnings').appendChild(li);
+  case 'warning':
+    $('warnings').append(el('li', {text: 'warning: ' + m.text}));
     break;
-  }
-  case 'result': {
-    const url = URL.createObjectURL(new Blob([m.overlay], {type: 'image/png'}));
-    const bad = m.image_score >= Number($('threshold').value);
-    const card = document.createElement('div');
-    card.className = 'card result';
-    card.dataset.name = m.name;
-    card.dataset.score = String(m.image_score);
-    card.dataset.ms = String(m.ms);
-    card.dataset.forwards = String(m.forwards);
-    card.innerHTML = '<img alt="overlay"><div class="name"></div>' +
-      `<div>score <span class="score"></span> <span class="verdict ${bad ? 'anomalous' : 'normal'}">${bad ? 'ANOMALOUS' : 'normal'}</span></div>` +
-      `<a download>download overlay</a>`;
-    card.querySelector('img').src = url;
-    card.querySelector('.name').textContent = m.name;
-    card.querySelector('.score').textContent = m.image_score.toFixed(4);
-    const a = card.querySelector('a');
-    a.href = url;
-    a.download = m.name.replace(/\.[^.]*$/, '') + '_overlay.png';
-    $('results').appendChild(card);
+  case 'result':
+    addResult(m);
+    showQueryProgress(cards.length, Math.max(runTotal, cards.length));
+    showBlocks(null, 0);
     break;
-  }
   case 'done':
-    $('progress').value = $('progress').max;
-    setState('done');
+    showQueryProgress(cards.length, Math.max(runTotal, cards.length));
+    showBlocks(null, 0);
+    setState('done', `done: ${cards.length} ${cards.length === 1 ? 'query' : 'queries'} scored in ${fmtMs(performance.now() - runStart)}`);
     break;
   case 'error':
+    showBlocks(null, 0);
     setState('error', 'error: ' + m.text);
     break;
   }
+  if (m.type !== 'engine' && m.type !== 'progress') engineAnswered();
 };
