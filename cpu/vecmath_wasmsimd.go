@@ -9,7 +9,10 @@ import (
 
 // Vector helpers of the WebAssembly SIMD128 path: the bodies run on Float32x4
 // (Float64x2 for dot64SIMD and axpy64SIMD), two vectors per step where that helps,
-// and the tails fall back to the scalar twins. The loops re-slice instead of
+// and the tails fall back to the scalar twins, except for exp and GELU, whose tails
+// run the vector code on a padded copy (their vector results differ from the scalar
+// ones by a few ulp, and an element must not get another value because of where its
+// slice starts: a pass split over workers stays bit-identical). The loops re-slice instead of
 // indexing so that no bounds check is left inside them, and everything inside a
 // loop is inlined: a call per vector would cost more than the arithmetic under
 // Go's wasm back end.
@@ -105,7 +108,19 @@ func expShiftSumSIMD(dst, x []float32, shift float32) float32 {
 		s0, s1 = s0.Add(fa), s1.Add(fb)
 		d, v = d[8:], v[8:]
 	}
-	return hsum(s0.Add(s1)) + expShiftSum(d, v, shift)
+	sum := hsum(s0.Add(s1))
+	if n := len(v); n > 0 {
+		// The tail goes through the same vector code (padded with −Inf, whose exp is
+		// 0), so an element's result does not depend on where a slice starts.
+		buf := [8]float32{}
+		copy(buf[:], v)
+		for i := n; i < 8; i++ {
+			buf[i] = float32(math.Inf(-1))
+		}
+		sum += expShiftSumSIMD(buf[:], buf[:], shift)
+		copy(d, buf[:n])
+	}
+	return sum
 }
 
 // geluSIMD is geluSlice on Float32x4: gelu32's exact-erf form with the same erfc
@@ -191,7 +206,14 @@ func geluSIMD(dst, x []float32) {
 		vst(half.Mul(xb).Mul(qb), d[4:8])
 		d, v = d[8:], v[8:]
 	}
-	geluSlice(d, v)
+	if n := len(v); n > 0 {
+		// The tail goes through the same vector code, so an element's result does
+		// not depend on where a slice starts (e.g. on MatMul's column blocks).
+		buf := [8]float32{}
+		copy(buf[:], v)
+		geluSIMD(buf[:], buf[:])
+		copy(d, buf[:n])
+	}
 }
 
 // maxSIMD is maxSlice on Float32x4: −Inf for an empty x, NaN if any element is NaN

@@ -444,3 +444,27 @@ func BenchmarkVecHelpers(b *testing.B) {
 	wsBench(b, "axpy64/simd", func() { axpy64SIMD(d64, a64, 0.5) })
 	_ = fmt.Sprint(sink, s64)
 }
+
+// An element's GELU and exp do not depend on where its slice starts (vector lane or
+// tail): MatMul's column blocks and a pass split over workers cut rows differently.
+func TestSIMDPositionIndependent(t *testing.T) {
+	x := make([]float32, 37)
+	for i := range x {
+		x[i] = float32(i%11)*0.7 - 3.1
+	}
+	full, full2 := make([]float32, len(x)), make([]float32, len(x))
+	geluSIMD(full, x)
+	expShiftSumSIMD(full2, x, 0.25)
+	for off := 1; off < 9; off++ {
+		for _, n := range []int{1, 3, 7, 8, 13, len(x) - off} {
+			got, got2 := make([]float32, n), make([]float32, n)
+			geluSIMD(got, x[off:off+n])
+			expShiftSumSIMD(got2, x[off:off+n], 0.25)
+			for i := range got {
+				if got[i] != full[off+i] || got2[i] != full2[off+i] {
+					t.Fatalf("offset %d length %d element %d: GELU %v vs %v, exp %v vs %v", off, n, i, got[i], full[off+i], got2[i], full2[off+i])
+				}
+			}
+		}
+	}
+}

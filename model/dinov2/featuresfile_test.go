@@ -37,7 +37,7 @@ func TestReadFeaturesFile(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ path, want string }{
-		{filepath.Join(dir, "missing.safetensors"), "no such file"},
+		{filepath.Join(dir, "missing.safetensors"), "o such file"}, // "No such file" in Node (js/wasm)
 		{write("other.safetensors", map[string]*tensor.Dense{"x": tensor.New(4, 2)}, nil), `no tensor "features"`},
 		{write("rank.safetensors", feats(2, 4, 8), nil), "want [N C]"},
 		{write("grid.safetensors", feats(10, 8), nil), "square patch grid"},
