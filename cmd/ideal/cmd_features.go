@@ -75,6 +75,9 @@ func runFeatures(args []string) error {
 		return err
 	}
 	defer b.Close()
+	if o.size <= 0 {
+		return usageErrorf("--size %d must be positive", o.size)
+	}
 	det, err := ideal.New(ideal.Options{Backbone: o.backbone, BackboneHeads: o.heads, BackbonePrefix: o.prefix, Size: o.size, Backend: b})
 	if err != nil {
 		return err
