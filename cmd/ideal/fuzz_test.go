@@ -80,6 +80,7 @@ func modelSize(v float64) bool { return positiveMultiple(14)(v) && v <= 14*dinov
 var numericFlags = []numericFlag{
 	{cmd: "bench", name: "size", kind: 'i', valid: positiveMultiple(14)},
 	{cmd: "bench", name: "reps", kind: 'i', valid: atLeast(1)},
+	{cmd: "bench", name: "browser-timeout", kind: 'd', valid: func(v float64) bool { return v > 0 }},
 	{cmd: "convert", name: "heads", kind: 'i', valid: atLeast(0)},
 	{cmd: "features", name: "size", kind: 'i', valid: modelSize},
 	// 0 reads the heads from the model; others must divide the fixture's width, 48.

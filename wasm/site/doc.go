@@ -1,6 +1,6 @@
 // Package site is the browser demo that 'ideal web' serves: its static files
-// (index.html, app.js, worker.js, style.css), embedded, and the hardened HTTP server
-// for them.
+// (index.html, app.js, worker.js, style.css; bench.html and bench.js, the speed page
+// 'ideal bench --browser' opens), embedded, and the hardened HTTP server for them.
 //
 // When 'make wasm' has put ideal.wasm (the engine, package wasm/main built for
 // GOOS=js GOARCH=wasm) and wasm_exec.js into static/ before the ideal binary is built,
