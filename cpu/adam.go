@@ -27,7 +27,7 @@ func (a *Adam) updateGo(p, m, v, vmax, g []float64) {
 	decay, step, b1, b2, beta1, beta2, eps, bc2 := a.Decay, a.Step, a.B1, a.B2, a.Beta1, a.Beta2, a.Eps, a.BC2
 	for i, gr := range g {
 		// The conversions forbid fusing a product into the following sum.
-		pi := p[i] * decay
+		pi := float64(p[i] * decay)
 		mi := float64(beta1*m[i]) + float64(b1*gr)
 		vi := float64(beta2*v[i]) + float64(float64(b2*gr)*gr)
 		x := max(vmax[i], vi)

@@ -32,11 +32,12 @@ func TestAdamUpdate(t *testing.T) {
 		}
 		for j := range n { // the plain expression
 			p, m, v, x, g := &want[0][j], &want[1][j], &want[2][j], &want[3][j], want[4][j]
-			*p *= a.Decay
-			*m = a.Beta1**m + a.B1*g
-			*v = a.Beta2**v + a.B2*g*g
+			// The conversions forbid fused multiply-adds (arm64 fuses otherwise).
+			*p = float64(*p * a.Decay)
+			*m = float64(a.Beta1**m) + float64(a.B1*g)
+			*v = float64(a.Beta2**v) + float64(float64(a.B2*g)*g)
 			*x = max(*x, *v)
-			*p -= a.Step * *m / (math.Sqrt(*x)/a.BC2 + a.Eps)
+			*p -= float64(a.Step**m) / (float64(math.Sqrt(*x)/a.BC2) + a.Eps)
 		}
 		for it := range 3 {
 			a.Update(s[0][0], s[0][1], s[0][2], s[0][3], s[0][4])

@@ -4,7 +4,6 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 	"testing"
 )
 
@@ -13,61 +12,7 @@ import (
 // so a write past either end (or into the gap between the rows of a tile) fails. The
 // window itself starts as NaN, so an element left unwritten fails too.
 
-const (
-	guardLen = 19 // sentinel values on each side (odd: not a vector width)
-	sentinel = -7.25e33
-)
-
-// guarded returns a buffer of guardLen + n + guardLen sentinels and its middle n
-// elements, set to NaN.
-func guarded(n int) (buf, out []float32) {
-	buf = make([]float32, guardLen+n+guardLen)
-	for i := range buf {
-		buf[i] = sentinel
-	}
-	out = buf[guardLen : guardLen+n]
-	for i := range out {
-		out[i] = float32(math.NaN())
-	}
-	return buf, out
-}
-
-// checkGuards fails unless buf's elements outside out (which must lie in buf; the
-// elements where keep is true excepted) still hold the sentinel.
-func checkGuards(t *testing.T, name string, buf []float32, keep func(i int) bool) {
-	t.Helper()
-	for i, v := range buf {
-		if keep(i) {
-			continue
-		}
-		if math.Float32bits(v) != math.Float32bits(sentinel) {
-			t.Errorf("%s: wrote %g at buffer index %d, a guard value (outside the output or between tile rows; window [%d, %d))", name, v, i, guardLen, len(buf)-guardLen)
-			return
-		}
-	}
-}
-
-func window(n int) func(i int) bool {
-	return func(i int) bool { return i >= guardLen && i < guardLen+n }
-}
-
-func checkWritten(t *testing.T, name string, out []float32) {
-	t.Helper()
-	for i, v := range out {
-		if v != v {
-			t.Errorf("%s: output element %d not written", name, i)
-			return
-		}
-	}
-}
-
-func ramp(n int, scale float32) []float32 {
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = scale * float32(i%23-11)
-	}
-	return x
-}
+// The guard helpers and the micro-kernel guard tests are in asm_guard_test.go.
 
 // TestVectorGuards runs each vector routine on exact multiples of its width
 // (the assembly alone) and on odd lengths (assembly plus the Go tail).
@@ -155,99 +100,27 @@ func TestAxpy64Guards(t *testing.T) {
 	}
 }
 
-// TestMicroKernelGuards runs each assembly micro-kernel on a C tile inside a larger
-// buffer with a row stride ldc wider than the tile: the gaps between the rows and
-// both ends must keep their sentinels, and the tile must hold A·B (+ C with acc).
-func TestMicroKernelGuards(t *testing.T) {
-	type kern struct {
-		name   string
-		mr, nr int
-		run    func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)
-	}
-	var ks []kern
+// guardKernels are the AVX2 and AVX-512 micro-kernels this CPU runs, called directly
+// (the assembly expects kc ≥ 1: the wrappers handle 0).
+func guardKernels() []guardKern {
+	var ks []guardKern
 	if hasAVX2 {
 		ks = append(ks,
-			kern{"kern6x16", 6, 16, func(kc int, a []float32, _ int, b, c []float32, ldc int, acc bool) {
+			guardKern{"kern6x16", 6, 16, false, false, func(kc int, a []float32, _ int, b, c []float32, ldc int, acc bool) {
 				kern6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
 			}},
-			kern{"kern6x16r", 6, 16, func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+			guardKern{"kern6x16r", 6, 16, true, false, func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 				kern6x16r(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
 			}})
 	}
 	if hasAVX512 {
 		ks = append(ks,
-			kern{"kern12x32", 12, 32, func(kc int, a []float32, _ int, b, c []float32, ldc int, acc bool) {
+			guardKern{"kern12x32", 12, 32, false, false, func(kc int, a []float32, _ int, b, c []float32, ldc int, acc bool) {
 				kern12x32(kc, &a[0], &b[0], &c[0], ldc, acc)
 			}},
-			kern{"kern12x32r", 12, 32, func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
+			guardKern{"kern12x32r", 12, 32, true, false, func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool) {
 				kern12x32r(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
 			}})
 	}
-	if len(ks) == 0 {
-		t.Skip("no SIMD micro-kernel on this CPU")
-	}
-	for _, k := range ks {
-		rowA := k.name[len(k.name)-1] == 'r'
-		for _, kc := range []int{1, 2, 7, 64, 257} {
-			for _, acc := range []bool{false, true} {
-				name := fmt.Sprintf("%s/kc%d_acc%v", k.name, kc, acc)
-				microKernelGuardCase(t, name, k.mr, k.nr, kc, rowA, acc, k.run)
-			}
-		}
-	}
-}
-
-// microKernelGuardCase runs one micro-kernel call (see TestMicroKernelGuards). A is
-// packed (a[p·mr + i]) or, for rowA, mr rows of stride lda = kc + 3; B is packed
-// (b[p·nr + j]); C has stride ldc = nr + 5.
-func microKernelGuardCase(t *testing.T, name string, mr, nr, kc int, rowA, acc bool,
-	run func(kc int, a []float32, lda int, b, c []float32, ldc int, acc bool)) {
-	t.Helper()
-	ldc, lda := nr+5, kc+3
-	A := func(i, p int) float32 { return float32((i*7+p*3)%11-5) * 0.125 }
-	B := func(p, j int) float32 { return float32((p*5+j)%13-6) * 0.25 }
-	a := make([]float32, mr*kc)
-	if rowA {
-		a = make([]float32, (mr-1)*lda+kc)
-	}
-	b := make([]float32, kc*nr)
-	for p := range kc {
-		for i := range mr {
-			if rowA {
-				a[i*lda+p] = A(i, p)
-			} else {
-				a[p*mr+i] = A(i, p)
-			}
-		}
-		for j := range nr {
-			b[p*nr+j] = B(p, j)
-		}
-	}
-	n := (mr-1)*ldc + nr
-	buf, c := guarded(n)
-	inTile := func(i int) bool { j := i - guardLen; return j >= 0 && j < n && j%ldc < nr }
-	for i := range c {
-		if inTile(i + guardLen) {
-			c[i] = float32(i % 3) // the accumulated values (acc)
-		} else {
-			c[i] = sentinel
-		}
-	}
-	old := append([]float32(nil), c...)
-	run(kc, a, lda, b, c, ldc, acc)
-	checkGuards(t, name, buf, inTile)
-	for i := range mr {
-		for j := range nr {
-			var want float64
-			if acc {
-				want = float64(old[i*ldc+j])
-			}
-			for p := range kc {
-				want += float64(A(i, p)) * float64(B(p, j))
-			}
-			if got := c[i*ldc+j]; math.Abs(float64(got)-want) > 1e-4*(1+math.Abs(want)) {
-				t.Fatalf("%s: C[%d][%d] = %g, want %g", name, i, j, got, want)
-			}
-		}
-	}
+	return ks
 }

@@ -1,4 +1,4 @@
-//go:build noasm || !(amd64 || (wasm && goexperiment.simd))
+//go:build noasm || !(amd64 || arm64 || (wasm && goexperiment.simd))
 
 package cpu
 
