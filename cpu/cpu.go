@@ -115,6 +115,20 @@ func (b *Backend) Download(t kernels.Tensor) ([]float32, error) {
 	return append([]float32(nil), raw(t)...), nil
 }
 
+// Read implements kernels.HostIO.
+func (b *Backend) Read(dst []float32, t kernels.Tensor) error {
+	src := raw(t)
+	kernels.Check(len(dst) == len(src), "Read", "destination of the wrong length")
+	copy(dst, src)
+	return nil
+}
+
+// Write implements kernels.HostIO.
+func (b *Backend) Write(t kernels.Tensor, src []float32) {
+	kernels.Check(len(src) == len(raw(t)), "Write", "source of the wrong length")
+	copy(out(t), src)
+}
+
 // Free implements kernels.Backend.
 func (b *Backend) Free(t kernels.Tensor) {
 	if t == nil {
@@ -192,4 +206,7 @@ func rowChunks(m, cols, minWork int) (units, per int) {
 	return (m + per - 1) / per, per
 }
 
-var _ kernels.Backend = (*Backend)(nil)
+var (
+	_ kernels.Backend = (*Backend)(nil)
+	_ kernels.HostIO  = (*Backend)(nil)
+)

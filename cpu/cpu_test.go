@@ -115,3 +115,41 @@ func TestPackedWeightCache(t *testing.T) {
 		t.Error("a weight used twice unchanged is not cached")
 	}
 }
+
+// HostIO: Write replaces a tensor's contents (and drops the GEMM panels cached from
+// it), Read copies them out; lengths must match.
+func TestHostIO(t *testing.T) {
+	be := New(WithThreads(1))
+	a := be.Upload(make([]float32, 16*8), 16, 8)
+	w := be.Upload(make([]float32, 8*8), 8, 8)
+	dst := be.Zeros(16, 8)
+	for range 3 { // cache w's panels
+		be.MatMul(dst, a, w, true, kernels.Epilogue{})
+	}
+	ones := make([]float32, 16*8)
+	for i := range ones {
+		ones[i] = 1
+	}
+	be.Write(a, ones)
+	be.Write(w, ones[:64])
+	be.MatMul(dst, a, w, true, kernels.Epilogue{})
+	got := make([]float32, 16*8)
+	if err := be.Read(got, dst); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != 8 {
+			t.Fatalf("element %d = %v after Write, want 8 (stale cached panels?)", i, v)
+		}
+	}
+	for _, f := range []func(){func() { be.Write(a, ones[:3]) }, func() { be.Read(got[:3], a) }} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("a length mismatch did not panic")
+				}
+			}()
+			f()
+		}()
+	}
+}

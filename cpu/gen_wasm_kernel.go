@@ -33,8 +33,16 @@ func acc(r, j int) int { return r*nv + j }
 
 const bv, av = mr * nv, mr*nv + nv
 
+// rowReg is the local holding the pointer to row r of A read in place.
+func rowReg(r int) int {
+	if r == 0 {
+		return 1
+	}
+	return 4 + r
+}
+
 // kernel writes one micro-kernel. rowA: A is read in place from mr rows of stride
-// lda (pointers R1, R5, R6), else from a packed panel (kc×mr, pointer R1).
+// lda (pointers R1, R5, R6, …), else from a packed panel (kc×mr, pointer R1).
 func kernel(name string, rowA bool) {
 	args := "kc int, a, b, c *float32, ldc int, acc bool"
 	frame := "$0-41"
@@ -55,13 +63,12 @@ func kernel(name string, rowA bool) {
 		emit("I64Const $2")
 		emit("I64Shl")
 		emit("Set R4")
-		emit("Get R1")
-		emit("Get R4")
-		emit("I64Add")
-		emit("Tee R5")
-		emit("Get R4")
-		emit("I64Add")
-		emit("Set R6")
+		for r := 1; r < mr; r++ {
+			emit("Get R%d", rowReg(r-1))
+			emit("Get R4")
+			emit("I64Add")
+			emit("Set R%d", rowReg(r))
+		}
 	}
 	emit("I64Load b+%d(FP)", bOff)
 	emit("Set R2")
@@ -85,7 +92,7 @@ func kernel(name string, rowA bool) {
 	}
 	for r := range mr {
 		if rowA {
-			emit("Get R%d", []int{1, 5, 6}[r])
+			emit("Get R%d", rowReg(r))
 			emit("I32WrapI64")
 			emit("F32Load $0")
 		} else {
@@ -111,9 +118,9 @@ func kernel(name string, rowA bool) {
 		emit("Set R%d", reg)
 	}
 	if rowA {
-		step(1, 4)
-		step(5, 4)
-		step(6, 4)
+		for r := range mr {
+			step(rowReg(r), 4)
+		}
 	} else {
 		step(1, 4*mr)
 	}

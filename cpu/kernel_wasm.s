@@ -335,7 +335,8 @@ TEXT ·kern3x12rwasm(SB), NOSPLIT, $0-49
 	Get R1
 	Get R4
 	I64Add
-	Tee R5
+	Set R5
+	Get R5
 	Get R4
 	I64Add
 	Set R6

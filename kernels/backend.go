@@ -38,6 +38,16 @@ type Epilogue struct {
 	Residual Tensor // [M, N]
 }
 
+// HostIO is implemented by backends that copy between host memory and an existing
+// tensor without allocating (the CPU backend): a caller exchanging activations every
+// block (dinov2's Team passes) uses it instead of Download and Upload when present.
+type HostIO interface {
+	// Read copies t's contents into dst (len(dst) = its element count).
+	Read(dst []float32, t Tensor) error
+	// Write copies src into t (len(src) = its element count).
+	Write(t Tensor, src []float32)
+}
+
 // Backend is the op set. See the package comment for the conventions. It holds the
 // ops the models call and no more: GELU exists only fused into MatMul's epilogue and
 // softmax only inside Attention and NVE, so neither is an op of its own.

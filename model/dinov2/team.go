@@ -11,8 +11,8 @@ import (
 // A Team splits forward passes over several copies of one model that cannot share
 // memory (the browser's Web Workers, each running its own WebAssembly instance): the
 // member of rank r computes the token rows [r·T/n, (r+1)·T/n) of every activation, and
-// the members exchange K and V once per block (Attention needs every key) and the
-// final tokens once. Everything else in a transformer block is per token.
+// the members exchange K and V once per block (Attention needs every key; one
+// AllGather carries both) and the final tokens once. Everything else in a transformer block is per token.
 type Team interface {
 	// Members is the number of copies taking part, Rank this copy's index; rank 0
 	// is the one that runs the method and starts passes.
@@ -61,11 +61,11 @@ func (m *Model) FollowPass(b kernels.Backend, t Team, pixels []float32, size int
 func rowsOf(t, r, n int) (lo, hi int) { return t * r / n, t * (r + 1) / n }
 
 // teamWork holds a member's activations (its rows), the gathered K and V [T, C] and
-// the host buffer of the exchanges.
+// the host buffers of the exchanges.
 type teamWork struct {
 	acts
-	kAll, vAll kernels.Tensor
-	all        []float32
+	kAll, vAll        kernels.Tensor
+	local, all, whole []float32 // host buffers of the exchanges
 }
 
 func (w *teamWork) free(b kernels.Backend) {
@@ -84,26 +84,39 @@ func (m *Model) teamForward(b kernels.Backend, t Team, pixels []float32, size in
 	lo, hi := rowsOf(tokens, t.Rank(), t.Members())
 	rows := hi - lo
 	tw := &teamWork{acts: acts{x: b.Zeros(rows, c), h: b.Zeros(rows, c), q: b.Zeros(rows, c), k: b.Zeros(rows, c),
-		v: b.Zeros(rows, c), att: b.Zeros(rows, c), mlp: b.Zeros(rows, 4*c)}, all: make([]float32, tokens*c)}
+		v: b.Zeros(rows, c), att: b.Zeros(rows, c), mlp: b.Zeros(rows, 4*c)},
+		kAll: b.Zeros(tokens, c), vAll: b.Zeros(tokens, c),
+		local: make([]float32, 2*rows*c), all: make([]float32, 2*tokens*c), whole: make([]float32, tokens*c)}
 	defer tw.free(b)
 	b.CopyRows(tw.x, 0, w.x, lo, rows)
-	gather := func(dst *kernels.Tensor, src kernels.Tensor) error {
-		d, err := b.Download(src)
-		if err != nil {
-			return err
+	// exchange gathers the members' rows of each of srcs (all [rows, C]) in one
+	// AllGather, member by member ([its rows of srcs[0]; of srcs[1]; …]), and writes
+	// each whole [T, C] into dsts.
+	exchange := func(dsts []kernels.Tensor, srcs ...kernels.Tensor) error {
+		n := len(srcs)
+		local := tw.local[:n*rows*c]
+		for i, src := range srcs {
+			if err := readInto(b, local[i*rows*c:(i+1)*rows*c], src); err != nil {
+				return err
+			}
 		}
-		if err := t.AllGather(d, lo*c, tw.all); err != nil {
+		all := tw.all[:n*tokens*c]
+		if err := t.AllGather(local, n*lo*c, all); err != nil {
 			return fmt.Errorf("%w: %w", ErrTeam, err)
 		}
-		b.Free(*dst)
-		*dst = b.Upload(tw.all, tokens, c)
+		for i, dst := range dsts {
+			whole := tw.whole[:tokens*c]
+			for r := range t.Members() {
+				rlo, rhi := rowsOf(tokens, r, t.Members())
+				blk := all[n*rlo*c : n*rhi*c]
+				copy(whole[rlo*c:rhi*c], blk[i*(rhi-rlo)*c:(i+1)*(rhi-rlo)*c])
+			}
+			writeFrom(b, dst, whole)
+		}
 		return nil
 	}
 	keys := func() (kernels.Tensor, kernels.Tensor, error) {
-		if err := gather(&tw.kAll, tw.k); err != nil {
-			return nil, nil, err
-		}
-		if err := gather(&tw.vAll, tw.v); err != nil {
+		if err := exchange([]kernels.Tensor{tw.kAll, tw.vAll}, tw.k, tw.v); err != nil {
 			return nil, nil, err
 		}
 		return tw.kAll, tw.vAll, nil
@@ -114,12 +127,31 @@ func (m *Model) teamForward(b kernels.Backend, t Team, pixels []float32, size in
 		}
 		m.report(i+1, len(s.blocks))
 	}
-	var xAll kernels.Tensor
-	if err := gather(&xAll, tw.x); err != nil {
+	if err := exchange([]kernels.Tensor{w.x}, tw.x); err != nil {
 		return nil, err
 	}
-	defer b.Free(xAll)
-	return m.finalNorm(b, s, w, xAll), nil
+	return m.finalNorm(b, s, w, w.x), nil
+}
+
+// readInto copies t to dst, without allocating where the backend can (HostIO).
+func readInto(b kernels.Backend, dst []float32, t kernels.Tensor) error {
+	if io, ok := b.(kernels.HostIO); ok {
+		return io.Read(dst, t)
+	}
+	d, err := b.Download(t)
+	copy(dst, d)
+	return err
+}
+
+// writeFrom copies src into t, without allocating where the backend can (HostIO).
+func writeFrom(b kernels.Backend, t kernels.Tensor, src []float32) {
+	if io, ok := b.(kernels.HostIO); ok {
+		io.Write(t, src)
+		return
+	}
+	u := b.Upload(src, t.Shape()...)
+	b.CopyRows(t, 0, u, 0, t.Shape()[0])
+	b.Free(u)
 }
 
 // report calls the progress function, if any.

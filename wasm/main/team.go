@@ -13,8 +13,9 @@ import (
 // jsTeam is a dinov2.Team of Web Workers, each running its own instance of this
 // program, that share one SharedArrayBuffer (the page is cross-origin isolated). The
 // buffer starts with int32 control words, then holds a pass's pixels and two
-// alternating gather buffers (a member writes gather i+2's buffer only after every
-// member has left gather i+1's barrier, so after every member has read gather i).
+// alternating gather buffers of fixed place (a member writes gather i+2's buffer only
+// after every member has left gather i+1's barrier, so after every member has read
+// gather i).
 type jsTeam struct {
 	rank, members int
 	ctl           js.Value // Int32Array over the control words
@@ -118,14 +119,16 @@ func (t *jsTeam) Begin(pixels []float32, size int) error {
 	return nil
 }
 
-// AllGather implements dinov2.Team.
+// AllGather implements dinov2.Team. The space after the pixels is cut into two
+// halves, one per parity of the gather's number in the pass.
 func (t *jsTeam) AllGather(local []float32, off int, all []float32) error {
 	n := 4 * len(all)
-	base := dataStart + t.pixBytes + (t.gathers%2)*n
+	half := (t.data.Length() - dataStart - t.pixBytes) / 2
+	base := dataStart + t.pixBytes + (t.gathers%2)*half
 	t.gathers++
-	if err := t.fits(base, n); err != nil {
+	if n > half {
 		t.abort()
-		return err
+		return fmt.Errorf("the shared buffer (%d MiB) is too small for this pass (two gathers of %d MiB)", t.data.Length()>>20, (n+(1<<20)-1)>>20)
 	}
 	if len(local) > 0 {
 		js.CopyBytesToJS(t.data.Call("subarray", base+4*off, base+4*off+4*len(local)), bytesOfFloats(local))
