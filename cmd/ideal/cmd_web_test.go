@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
 	"image/png"
 	"io/fs"
 	"math"
@@ -57,10 +59,16 @@ const pageResultsJS = `Array.from(document.querySelectorAll('#results .result'))
 // both stop when the test ends. It skips the test when Chromium is not installed.
 func startWebAndChromium(t *testing.T, timeout time.Duration) (context.Context, string) {
 	t.Helper()
+	return startChromiumOn(t, testWebHandler(t), timeout)
+}
+
+// startChromiumOn is startWebAndChromium serving h.
+func startChromiumOn(t *testing.T, h http.Handler, timeout time.Duration) (context.Context, string) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not found: install Debian's chromium package (make deps) to run the browser test", chromiumPath)
 	}
-	addr := startWeb(t, testWebHandler(t))
+	addr := startWeb(t, h)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
@@ -147,8 +155,7 @@ func watchCSP(ctx context.Context) func(*testing.T) {
 }
 
 // TestWebSampleInChromium serves the demo, runs its built-in sample in headless Chromium,
-// checks that the page handles a key press on the threshold field while a query is being
-// scored, and compares the scores the page shows with the same engine run natively and
+// compares the scores the page shows with the same engine run natively and
 // with 'ideal score' on the same inputs (the sample written to PNG files, the demo
 // backbone and head to safetensors).
 func TestWebSampleInChromium(t *testing.T) {
@@ -162,17 +169,6 @@ func TestWebSampleInChromium(t *testing.T) {
 	checkCSP := watchCSP(ctx)
 	step(chromedp.Do(ctx, chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("sample")), chromedp.Click(chromedp.ID("sample"))))
-	// Wait until the first query is being scored, then press the up arrow in the
-	// threshold field through the browser's input pipeline: the page's own handler must
-	// apply the new threshold (0.5 + one step) while the run is still going, which it
-	// cannot if the engine blocks the page's thread.
-	step(pollJS(ctx, `(document.getElementById('status').textContent.startsWith('scoring query') &&
-		!document.querySelector('#results .result')) || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
-	step(chromedp.Do(ctx, chromedp.Focus(chromedp.ID("threshold")), chromedp.KeyEvent(kb.ArrowUp)))
-	type handled struct{ Threshold, State, Status string }
-	during, err := chromedp.Run(ctx, chromedp.Evaluate[handled](`({Threshold: document.body.dataset.threshold || '',
-		State: document.body.dataset.state, Status: document.getElementById('status').textContent})`))
-	step(err)
 	results := waitResults(t, ctx)
 	// The style sheet applies under the policy.
 	font, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).fontFamily`))
@@ -181,16 +177,133 @@ func TestWebSampleInChromium(t *testing.T) {
 		t.Errorf("the page's font is %q, not style.css's system-ui, sans-serif", font)
 	}
 	checkCSP(t)
-	if during.Threshold != "0.51" || during.State != "scoring" {
+	checkEngine(t, ctx, true)
+	compareWithNative(t, results)
+}
+
+// TestWebResponsiveInChromium scores many queries and, while they are being scored,
+// presses the up arrow in the threshold field through the browser's input pipeline:
+// the page's own handler must apply the new threshold (0.5 + one step) while the run
+// is still going, which it cannot if the engine blocks the page's thread.
+func TestWebResponsiveInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, 4*time.Minute)
+	dir := t.TempDir()
+	smp := engine.Sample()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// 40 distinct queries (one pixel differs), so each takes a backbone pass.
+	var queries []string
+	for i := range 40 {
+		img, err := png.Decode(bytes.NewReader(smp.Queries[i%len(smp.Queries)].PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba := image.NewRGBA(img.Bounds())
+		draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
+		rgba.Set(i, 0, color.RGBA{R: uint8(5 * i), A: 255})
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, rgba); err != nil {
+			t.Fatal(err)
+		}
+		queries = append(queries, write(fmt.Sprintf("q%02d.png", i), buf.Bytes()))
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("run")),
+		chromedp.SetUploadFiles(chromedp.ID("normals"), []string{write("normal.png", smp.Normals[0].PNG)}),
+		chromedp.SetUploadFiles(chromedp.ID("abnormal"), []string{write("abnormal.png", smp.Abnormal.PNG)}),
+		chromedp.SetUploadFiles(chromedp.ID("mask"), []string{write("mask.png", smp.Mask.PNG)}),
+		chromedp.SetUploadFiles(chromedp.ID("queries"), queries), chromedp.Click(chromedp.ID("run"))))
+	// Once the first result is in (the engine has warmed up), 39 queries are left.
+	webStep(t, pollJS(ctx, `document.querySelectorAll('#results .result').length > 0 || document.body.dataset.state !== 'scoring'`, 2*time.Millisecond))
+	webStep(t, chromedp.Do(ctx, chromedp.Focus(chromedp.ID("threshold")), chromedp.KeyEvent(kb.ArrowUp)))
+	type handled struct {
+		Threshold, State string
+		Results          int
+	}
+	during, err := chromedp.Run(ctx, chromedp.Evaluate[handled](`({Threshold: document.body.dataset.threshold || '',
+		State: document.body.dataset.state, Results: document.querySelectorAll('#results .result').length})`))
+	webStep(t, err)
+	results := waitResults(t, ctx)
+	if during.Threshold != "0.51" || during.State != "scoring" || during.Results >= len(queries) {
 		t.Errorf("after the key press in the threshold field: %+v; want threshold 0.51 applied while still scoring", during)
+	}
+	if len(results) != len(queries) {
+		t.Fatalf("%d results, want %d", len(results), len(queries))
 	}
 	for _, r := range results {
 		if want := map[bool]string{true: "anomalous", false: "normal"}[r.Score >= 0.51]; r.Verdict != want {
 			t.Errorf("%s: score %.4f at threshold 0.51 shown as %q, want %q", r.Name, r.Score, r.Verdict, want)
 		}
 	}
+	t.Logf("key press handled with %d of %d results in", during.Results, len(queries))
+}
 
-	// The same inputs scored natively.
+// pageEngine is what the page shows of the engine in use.
+type pageEngine struct {
+	Backend, SIMD, Workers, Isolated string
+	Cores                            int
+}
+
+// checkEngine checks the engine the page reports: the SIMD build when 'make wasm' made
+// the embedded engine, and, cross-origin isolated, one worker per core (up to 8) that
+// split the passes; else one worker.
+func checkEngine(t *testing.T, ctx context.Context, isolated bool) {
+	t.Helper()
+	e, err := chromedp.Run(ctx, chromedp.Evaluate[pageEngine](`(() => { const d = document.getElementById('engine-info').dataset;
+		return {Backend: d.backend || '', SIMD: d.simd || '', Workers: d.workers || '', Isolated: d.isolated || '',
+			Cores: navigator.hardwareConcurrency || 1}; })()`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	wantWorkers := 1
+	if isolated {
+		wantWorkers = min(e.Cores, 8)
+	}
+	if e.Isolated != strconv.FormatBool(isolated) || e.Workers != strconv.Itoa(wantWorkers) {
+		t.Errorf("engine %+v: want isolated %v and %d worker(s)", e, isolated, wantWorkers)
+	}
+	if webEngineEmbedded && (e.SIMD != "true" || e.Backend != "cpu/wasm-simd128") {
+		t.Errorf("engine %+v: the embedded engine ('make wasm') should run the SIMD128 kernels", e)
+	}
+	t.Logf("engine: %+v", e)
+}
+
+// Without cross-origin isolation (a server that does not send COEP) the page runs on
+// one worker, and scores the sample as the isolated page does.
+func TestWebWithoutIsolationInChromium(t *testing.T) {
+	h := testWebHandler(t)
+	strip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(noCOEP{w}, r)
+	})
+	ctx, url := startChromiumOn(t, strip, 3*time.Minute)
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("sample")), chromedp.Click(chromedp.ID("sample"))))
+	results := waitResults(t, ctx)
+	checkEngine(t, ctx, false)
+	compareWithNative(t, results)
+}
+
+// noCOEP drops the Cross-Origin-Embedder-Policy header from a response.
+type noCOEP struct{ http.ResponseWriter }
+
+func (w noCOEP) WriteHeader(code int) {
+	w.Header().Del("Cross-Origin-Embedder-Policy")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w noCOEP) Write(b []byte) (int, error) {
+	w.Header().Del("Cross-Origin-Embedder-Policy")
+	return w.ResponseWriter.Write(b)
+}
+
+// compareWithNative checks the page's scores of the built-in sample against the same
+// engine run natively and against 'ideal score' on the same inputs.
+func compareWithNative(t *testing.T, results []pageResult) {
+	t.Helper()
 	s, err := engine.NewDemo()
 	if err != nil {
 		t.Fatal(err)
@@ -379,9 +492,10 @@ func TestWebBadFlags(t *testing.T) {
 }
 
 var (
-	webHandlerOnce sync.Once
-	webHandlerMade http.Handler
-	webHandlerErr  error
+	webEngineEmbedded bool // the site's engine is the one 'make wasm' built (not built by the test)
+	webHandlerOnce    sync.Once
+	webHandlerMade    http.Handler
+	webHandlerErr     error
 )
 
 // testWebHandler returns site.Handler of the embedded site, made once per test binary.
@@ -391,6 +505,7 @@ func testWebHandler(t *testing.T) http.Handler {
 	t.Helper()
 	webHandlerOnce.Do(func() {
 		webHandlerMade, webHandlerErr = site.Handler(site.Static)
+		webEngineEmbedded = webHandlerErr == nil
 		if errors.Is(webHandlerErr, site.ErrNoEngine) {
 			var siteFS fs.FS
 			if siteFS, webHandlerErr = siteWithEngine(); webHandlerErr == nil {
