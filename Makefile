@@ -5,7 +5,7 @@ BIN     := bin
 # Ebiten viewer, which needs cgo on Linux).
 PUREGO   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ideal-view)
 
-.PHONY: all build deps test vet purego demo wasm clean
+.PHONY: all build deps test test-wasm test-arm64 vet purego demo wasm clean
 
 all: build
 
@@ -23,8 +23,23 @@ purego:
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
 	GOOS=js GOARCH=wasm $(GO) build $(PUREGO)
 
-test: deps vet purego wasm
+test: deps vet purego wasm test-wasm test-arm64
 	bash scripts/with-xvfb.sh $(GO) test -timeout 40m ./...
+
+# The browser engine's WebAssembly SIMD128 kernels need Go 1.27's simd/archsimd
+# (GOEXPERIMENT=simd): that toolchain comes from the Go module proxy (GOTOOLCHAIN, about
+# 10 s the first time); everything else builds with go.mod's.
+WASM_TOOLCHAIN ?= go1.27.3
+WASM_GO = GOTOOLCHAIN=$(WASM_TOOLCHAIN) GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO)
+WASM_ROOT = $$(GOTOOLCHAIN=$(WASM_TOOLCHAIN) $(GO) env GOROOT)
+
+# The kernel parity suite and the split forward pass on the SIMD128 path, in Node.
+test-wasm: deps
+	$(WASM_GO) test -exec "$(WASM_ROOT)/lib/wasm/go_js_wasm_exec" -short -timeout 20m ./cpu/ ./model/dinov2/ ./wasm/engine/
+
+# The kernel parity suite on the arm64 NEON path, under user-mode qemu.
+test-arm64: deps
+	bash scripts/test-arm64.sh
 
 demo: deps
 	$(GO) build -o $(BIN)/ideal ./cmd/ideal
@@ -32,10 +47,11 @@ demo: deps
 
 # The browser demo's engine as static files in wasm/site/static/, which `ideal web`
 # embeds: `make build` runs this first (a binary built without it says how to get it).
+# wasm_exec.js comes from the toolchain that builds ideal.wasm.
 wasm:
 	mkdir -p wasm/site/static
-	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" wasm/site/static/
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -o wasm/site/static/ideal.wasm ./wasm/main
+	install -m 644 "$(WASM_ROOT)/lib/wasm/wasm_exec.js" wasm/site/static/
+	$(WASM_GO) build -trimpath -o wasm/site/static/ideal.wasm ./wasm/main
 
 clean:
 	rm -rf $(BIN) demo-out

@@ -8,8 +8,11 @@ pkgs=(
   libxinerama-dev libxi-dev libxxf86vm-dev libasound2-dev
   # a GL 4.5 core context without a GPU: Mesa llvmpipe under a virtual X server
   xvfb xauth libgl1-mesa-dri
-  # the browser demo's end-to-end test drives headless Chromium
-  chromium
+  # the browser demo's end-to-end test drives headless Chromium; the wasm SIMD parity
+  # suite runs in Node
+  chromium nodejs
+  # the arm64 (NEON) parity suite runs under user-mode qemu
+  qemu-user-static
 )
 missing=()
 for p in "${pkgs[@]}"; do
