@@ -194,20 +194,7 @@ func microKernelGuardCase(t *testing.T, name string, mr, nr, kc int, rowA, acc b
 	if !sameBits(abuf, abuf0) || !sameBits(bbuf, bbuf0) {
 		t.Errorf("%s: an input buffer changed", name)
 	}
-	for i := range mr {
-		for j := range nr {
-			var want float64
-			if acc {
-				want = float64(old[i*ldc+j])
-			}
-			for p := range kc {
-				want += float64(A(i, p)) * float64(B(p, j))
-			}
-			if got := c[i*ldc+j]; !(math.Abs(float64(got)-want) <= 1e-4*(1+math.Abs(want))) {
-				t.Fatalf("%s: C[%d][%d] = %g, want %g", name, i, j, got, want)
-			}
-		}
-	}
+	checkTile(t, name, c, old, ldc, mr, nr, kc, acc, A, B)
 }
 
 // TestPartialTileGuards runs the best path's tile and tileRowA (the micro-kernel
@@ -274,6 +261,13 @@ func partialTileCase(t *testing.T, name string, k *microKernel, kc, mv, nv int, 
 		k.tile(kc, a, b, c, ldc, mv, nv, acc, tmp)
 	}
 	checkGuards(t, name, buf, inTile)
+	checkTile(t, name, c, old, ldc, mv, nv, kc, acc, A, B)
+}
+
+// checkTile fails unless the mv×nv tile of c (row stride ldc) holds A·B over kc, plus
+// its old values when acc.
+func checkTile(t *testing.T, name string, c, old []float32, ldc, mv, nv, kc int, acc bool, A, B func(int, int) float32) {
+	t.Helper()
 	for i := range mv {
 		for j := range nv {
 			var want float64
