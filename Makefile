@@ -4,6 +4,8 @@ BIN     := bin
 # Packages that must build without cgo and for the browser (everything but the
 # Ebiten viewer, which needs cgo on Linux).
 PUREGO   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ideal-view)
+# The library for the browser: not the host programs that drive Chromium.
+JSWASM   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ -e /internal/wasmbrowser)
 
 .PHONY: all build deps test test-wasm test-arm64 vet purego demo wasm clean
 
@@ -18,10 +20,10 @@ build: deps wasm
 vet: deps
 	$(GO) vet ./...
 
-# Pure-Go parts: no cgo, and js/wasm.
+# Pure-Go parts: no cgo; and the library for js/wasm.
 purego:
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
-	GOOS=js GOARCH=wasm $(GO) build $(PUREGO)
+	GOOS=js GOARCH=wasm $(GO) build $(JSWASM)
 
 test: deps vet purego wasm test-wasm test-arm64
 	bash scripts/with-xvfb.sh $(GO) test -timeout 40m ./...

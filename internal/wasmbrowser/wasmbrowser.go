@@ -102,23 +102,10 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 	if err != nil {
 		return "", -1, err
 	}
-	glue, err := os.ReadFile(wasmExecJS)
+	glue, argsJSON, err := runnerInputs(wasmPath, wasmExecJS, args)
 	if err != nil {
-		return "", -1, fmt.Errorf("wasmbrowser: reading wasm_exec.js: %w", err)
+		return "", -1, err
 	}
-	if st, err := os.Stat(wasmPath); err != nil {
-		return "", -1, fmt.Errorf("wasmbrowser: test binary: %w", err)
-	} else if st.IsDir() {
-		return "", -1, fmt.Errorf("wasmbrowser: test binary %s is a directory", wasmPath)
-	}
-	if args == nil {
-		args = []string{}
-	}
-	argsJSON, err := json.Marshal(args)
-	if err != nil {
-		return "", -1, fmt.Errorf("wasmbrowser: arguments: %w", err)
-	}
-
 	srv := httptest.NewServer(handler(wasmPath, glue, argsJSON))
 	defer srv.Close()
 
@@ -127,7 +114,45 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		return "", -1, fmt.Errorf("wasmbrowser: %w", err)
 	}
 	defer os.RemoveAll(profile)
-	opts := []chromedp.ExecAllocatorOption{
+	actx, cancelA := chromedp.NewExecAllocator(ctx, chromiumOptions(chromium, profile)...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	pageErr := watchConsole(bctx)
+
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		if ctx.Err() != nil {
+			return "", -1, fmt.Errorf("wasmbrowser: starting Chromium and opening the runner page: %w", ctx.Err())
+		}
+		return "", -1, fmt.Errorf("wasmbrowser: starting Chromium (%s) and opening the runner page: %w", chromium, err)
+	}
+	return collect(ctx, bctx, pageErr)
+}
+
+// runnerInputs reads the JS glue and checks the binary, and encodes the arguments.
+func runnerInputs(wasmPath, wasmExecJS string, args []string) (glue, argsJSON []byte, err error) {
+	glue, err = os.ReadFile(wasmExecJS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wasmbrowser: reading wasm_exec.js: %w", err)
+	}
+	if st, err := os.Stat(wasmPath); err != nil {
+		return nil, nil, fmt.Errorf("wasmbrowser: test binary: %w", err)
+	} else if st.IsDir() {
+		return nil, nil, fmt.Errorf("wasmbrowser: test binary %s is a directory", wasmPath)
+	}
+	if args == nil {
+		args = []string{}
+	}
+	argsJSON, err = json.Marshal(args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wasmbrowser: arguments: %w", err)
+	}
+	return glue, argsJSON, nil
+}
+
+// chromiumOptions are headless Chromium's flags, with a throw-away profile.
+func chromiumOptions(chromium, profile string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -137,13 +162,11 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
+}
 
-	// Keep the page's console errors and warnings (a CSP violation, a failed fetch)
-	// for the error message should the page fail.
+// watchConsole keeps the page's console errors and warnings (a CSP violation, a
+// failed fetch) and returns a function making an ErrPage error that quotes them.
+func watchConsole(bctx context.Context) func(format string, a ...any) error {
 	var (
 		mu      sync.Mutex
 		console []string
@@ -163,7 +186,7 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 			}
 		}
 	}()
-	pageErr := func(format string, a ...any) error {
+	return func(format string, a ...any) error {
 		mu.Lock()
 		defer mu.Unlock()
 		msg := fmt.Sprintf(format, a...)
@@ -172,14 +195,10 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		}
 		return fmt.Errorf("%w: %s", ErrPage, msg)
 	}
+}
 
-	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		if ctx.Err() != nil {
-			return "", -1, fmt.Errorf("wasmbrowser: starting Chromium and opening the runner page: %w", ctx.Err())
-		}
-		return "", -1, fmt.Errorf("wasmbrowser: starting Chromium (%s) and opening the runner page: %w", chromium, err)
-	}
-
+// collect polls the page for the program's output until it exits (or ctx ends).
+func collect(ctx, bctx context.Context, pageErr func(string, ...any) error) (string, int, error) {
 	var out strings.Builder
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
