@@ -1,7 +1,8 @@
 //go:build js && wasm
 
 // Command main is the js/wasm build of the scoring engine for the browser demo. It runs
-// inside a Web Worker (wasm/site/static/worker.js) and exposes synchronous functions on
+// inside each Web Worker of the page's pool (wasm/site/static/worker.js, pool.js; the
+// workers split backbone passes through team.go) and exposes synchronous functions on
 // the worker's global object; each returns a JS object with either the result fields or
 // "error".
 //
