@@ -249,7 +249,7 @@ type pageEngine struct {
 }
 
 // checkEngine checks the engine the page reports: the SIMD build when 'make wasm' made
-// the embedded engine, and, cross-origin isolated, one worker per core (up to 8) that
+// the embedded engine, and, cross-origin isolated, one worker per core (up to 4) that
 // split the passes; else one worker.
 func checkEngine(t *testing.T, ctx context.Context, isolated bool) {
 	t.Helper()
@@ -261,7 +261,7 @@ func checkEngine(t *testing.T, ctx context.Context, isolated bool) {
 	}
 	wantWorkers := 1
 	if isolated {
-		wantWorkers = min(e.Cores, 8)
+		wantWorkers = min(e.Cores, 4)
 	}
 	if e.Isolated != strconv.FormatBool(isolated) || e.Workers != strconv.Itoa(wantWorkers) {
 		t.Errorf("engine %+v: want isolated %v and %d worker(s)", e, isolated, wantWorkers)

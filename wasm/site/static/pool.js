@@ -1,7 +1,7 @@
 // EnginePool: the page's handle on the scoring engine, a pool of Web Workers
 // (worker.js). Interface:
 //   const engine = new EnginePool({workers: n});  // n optional: default
-//       min(navigator.hardwareConcurrency, 8) when the page is cross-origin isolated
+//       min(navigator.hardwareConcurrency, 4) when the page is cross-origin isolated
 //       (SharedArrayBuffer available), else 1
 //   engine.onmessage = (ev) => { ev.data ... };   // the leader worker's messages (see
 //       worker.js), plus {type: 'engine', backend, simd, workers, isolated} once started
@@ -14,7 +14,9 @@
 // SharedArrayBuffer. So one query's latency drops with the number of cores. Jobs run one
 // at a time, in order; the followers are stopped and given the new backbone whenever a
 // job changes it.
-const POOL_MAX_WORKERS = 8;
+// Each worker holds its own copy of the model (about 300 MB of WebAssembly memory for
+// ViT-S/14 at 448 px, measured), so the pool stops at 4 workers.
+const POOL_MAX_WORKERS = 4;
 const POOL_SHARED_BYTES = 256 << 20; // pixels + two gathers: ViT-L at 896 px fits
 const POOL_CTL_STOP = 3, POOL_CTL_JOB = 2; // control words (wasm/main/team.go)
 const POOL_DONE = new Set(['sample', 'decoded', 'head', 'done', 'error', 'bench']);
