@@ -287,6 +287,37 @@ func TestWebWithoutIsolationInChromium(t *testing.T) {
 	compareWithNative(t, results)
 }
 
+// A follower worker failing while the sample is scored: the run still ends with the
+// right scores (the leader finishes the pass alone), a warning says so, and the pool
+// goes on with one worker.
+func TestWebWorkerFailureInChromium(t *testing.T) {
+	ctx, url := startWebAndChromium(t, 3*time.Minute)
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	webStep(t, pollJS(ctx, `document.getElementById('engine-info').dataset.state === 'reported'`, 10*time.Millisecond))
+	workers, err := chromedp.Run(ctx, chromedp.Evaluate[int](`worker.size`))
+	webStep(t, err)
+	if workers < 2 {
+		t.Skipf("the pool has %d worker (one core): nothing to fail", workers)
+	}
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("sample"))))
+	// The run has begun (its warnings list cleared, its job sent).
+	webStep(t, pollJS(ctx, `document.body.dataset.runs === '1'`, 2*time.Millisecond))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`worker.workers[1].dispatchEvent(new ErrorEvent('error', {message: 'planted failure'}))`))
+	webStep(t, err)
+	results := waitResults(t, ctx)
+	compareWithNative(t, results)
+	type after struct {
+		Warnings, Workers string
+		Size              int
+	}
+	a, err := chromedp.Run(ctx, chromedp.Evaluate[after](`({Warnings: document.getElementById('warnings').textContent,
+		Workers: document.getElementById('engine-info').dataset.workers || '', Size: worker.size})`))
+	webStep(t, err)
+	if !strings.Contains(a.Warnings, "worker 1 failed (planted failure)") || a.Size != 1 || a.Workers != "1" {
+		t.Errorf("after a follower failed: %+v; want its warning, and one worker in the pool and on the page", a)
+	}
+}
+
 // noCOEP drops the Cross-Origin-Embedder-Policy header from a response.
 type noCOEP struct{ http.ResponseWriter }
 

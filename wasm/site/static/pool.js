@@ -18,7 +18,7 @@
 // ViT-S/14 at 448 px, measured), so the pool stops at 4 workers.
 const POOL_MAX_WORKERS = 4;
 const POOL_SHARED_BYTES = 256 << 20; // pixels + two gathers: ViT-L at 896 px fits
-const POOL_CTL_STOP = 3, POOL_CTL_JOB = 2; // control words (wasm/main/team.go)
+const POOL_CTL_GEN = 0, POOL_CTL_JOB = 2, POOL_CTL_STOP = 3, POOL_CTL_ABORT = 5; // control words (wasm/main/team.go)
 const POOL_DONE = new Set(['sample', 'decoded', 'head', 'done', 'error', 'bench']);
 
 class EnginePool {
@@ -37,6 +37,7 @@ class EnginePool {
     this.ctl = this.sab ? new Int32Array(this.sab, 0, 16) : null;
     this.workers.forEach((w, i) => {
       w.onmessage = i === 0 ? (ev) => this.fromLeader(ev) : (ev) => this.fromFollower(i, ev);
+      w.onerror = i === 0 ? (ev) => this.leaderFailed(ev) : (ev) => this.followerFailed(i, ev);
       w.postMessage({type: 'team', sab: this.sab, rank: i, members: n});
     });
   }
@@ -69,6 +70,29 @@ class EnginePool {
     if (r) r(m);
   }
 
+  // leaderFailed: the engine itself failed (e.g. out of memory): the job in progress
+  // ends with an error instead of never.
+  leaderFailed(ev) {
+    ev.preventDefault();
+    this.emit({type: 'error', text: 'the engine worker failed: ' + (ev.message || 'unknown error')});
+    this.busy = false;
+    this.pump();
+  }
+
+  // followerFailed: a follower failed: the others stop waiting for it (the leader ends
+  // the pass under way alone, and says so) and the pool goes on with the leader only.
+  followerFailed(i, ev) {
+    ev.preventDefault();
+    if (this.workers.length < 2) return;
+    Atomics.store(this.ctl, POOL_CTL_ABORT, 1);
+    Atomics.notify(this.ctl, POOL_CTL_GEN);
+    Atomics.notify(this.ctl, POOL_CTL_JOB);
+    const why = `worker ${i} failed (${ev.message || 'unknown error'})`;
+    for (const rs of this.replies) for (const r of rs.splice(0)) r({type: 'failed', error: why});
+    this.emit({type: 'warning', text: why + ': running on one worker'});
+    this.dropFollowers();
+  }
+
   reply(i) {
     return new Promise(resolve => this.replies[i].push(m => resolve(m)));
   }
@@ -80,8 +104,10 @@ class EnginePool {
     try {
       if (this.size > 1 && ['run', 'head', 'bench'].includes(job.type)) await this.followers(job);
     } catch (e) {
-      this.emit({type: 'warning', text: 'the other workers could not load the backbone (' + e.message + '): running on one worker'});
-      this.dropFollowers();
+      if (this.size > 1) {
+        this.emit({type: 'warning', text: 'the other workers could not load the backbone (' + e.message + '): running on one worker'});
+        this.dropFollowers();
+      }
     }
     this.workers[0].postMessage(job);
   }
@@ -100,6 +126,7 @@ class EnginePool {
       Atomics.notify(this.ctl, POOL_CTL_JOB);
       await Promise.all(this.loops);
       this.loops = [];
+      if (this.size < 2) return; // one failed meanwhile
     }
     this.followerKey = null;
     const loaded = await Promise.all(rest.map((w, j) => {
@@ -107,6 +134,7 @@ class EnginePool {
       w.postMessage(Object.assign({type: 'backbone'}, fields));
       return p;
     }));
+    if (this.size < 2) return;
     const bad = loaded.find(m => m.error);
     if (bad) throw new Error(bad.error);
     this.followerKey = key;
@@ -120,8 +148,10 @@ class EnginePool {
 
   // dropFollowers makes the leader work alone from now on.
   dropFollowers() {
+    if (this.workers.length < 2) return;
     for (const w of this.workers.slice(1)) w.terminate();
     this.workers = this.workers.slice(0, 1);
+    this.loops = [];
     this.workers[0].postMessage({type: 'team', sab: null, rank: 0, members: 1});
   }
 }
