@@ -12,7 +12,8 @@ import (
 // memory (the browser's Web Workers, each running its own WebAssembly instance): the
 // member of rank r computes the token rows [r·T/n, (r+1)·T/n) of every activation, and
 // the members exchange K and V once per block (Attention needs every key; one
-// AllGather carries both) and the final tokens once. Everything else in a transformer block is per token.
+// AllGather carries both) and the final tokens once. Everything else in a transformer
+// block is per token.
 type Team interface {
 	// Members is the number of copies taking part, Rank this copy's index; rank 0
 	// is the one that runs the method and starts passes.

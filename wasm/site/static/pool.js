@@ -65,9 +65,12 @@ class EnginePool {
 
   fromFollower(i, ev) {
     const m = ev.data;
-    if (m.type === 'followed' && m.error) this.emit({type: 'warning', text: `worker ${i}: ${m.error}`});
     const r = this.replies[i].shift();
     if (r) r(m);
+    if (m.type === 'followed' && m.error) { // the team aborted: it cannot be used again
+      this.emit({type: 'warning', text: `worker ${i}: ${m.error}: running on one worker`});
+      this.dropFollowers();
+    }
   }
 
   // leaderFailed: the engine itself failed (e.g. out of memory): the job in progress
