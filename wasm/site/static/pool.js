@@ -87,9 +87,7 @@ class EnginePool {
   followerFailed(i, ev) {
     ev.preventDefault();
     if (this.workers.length < 2) return;
-    Atomics.store(this.ctl, POOL_CTL_ABORT, 1);
-    Atomics.notify(this.ctl, POOL_CTL_GEN);
-    Atomics.notify(this.ctl, POOL_CTL_JOB);
+    this.abortTeam();
     const why = `worker ${i} failed (${ev.message || 'unknown error'})`;
     for (const rs of this.replies) for (const r of rs.splice(0)) r({type: 'failed', error: why});
     this.emit({type: 'warning', text: why + ': running on one worker'});
@@ -149,9 +147,18 @@ class EnginePool {
     });
   }
 
+  // abortTeam tells every member to stop waiting for the others, for good (a pass
+  // under way ends on the leader alone).
+  abortTeam() {
+    Atomics.store(this.ctl, POOL_CTL_ABORT, 1);
+    Atomics.notify(this.ctl, POOL_CTL_GEN);
+    Atomics.notify(this.ctl, POOL_CTL_JOB);
+  }
+
   // dropFollowers makes the leader work alone from now on.
   dropFollowers() {
     if (this.workers.length < 2) return;
+    this.abortTeam();
     for (const w of this.workers.slice(1)) w.terminate();
     this.workers = this.workers.slice(0, 1);
     this.loops = [];

@@ -71,8 +71,8 @@ function teamWarning(r) {
 // Messages of the pool itself: joining the team, a follower's backbone and loop.
 function poolJob(job) {
   switch (job.type) {
-  case 'team':
-    if (job.sab) check(self.idealTeam(job.sab, job.rank, job.members));
+  case 'team': // join the pool's team, or (sab null) leave it
+    check(self.idealTeam(job.sab || null, job.rank, job.members));
     postMessage(Object.assign({type: 'engine'}, check(self.idealEngine())));
     return true;
   case 'backbone':
