@@ -5,7 +5,7 @@ BIN     := bin
 # Ebiten viewer, which needs cgo on Linux).
 PUREGO   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ideal-view)
 # The library for the browser: not the host programs that drive Chromium.
-JSWASM   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ -e /internal/wasmbrowser)
+JSWASM   = $(shell $(GO) list ./... | grep -v -e /viewer -e /cmd/ -e /internal/wasmbrowser -e /internal/chromium)
 
 .PHONY: all build deps test test-wasm test-arm64 vet purego demo wasm clean
 

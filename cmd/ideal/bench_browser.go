@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ideal-fsad/ideal/internal/chromium"
 	"github.com/ideal-fsad/ideal/kernels/kernelbench"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/wasm/site"
@@ -33,7 +33,7 @@ type browserBench struct {
 	reps     int
 	timeout  time.Duration // per worker count: page load, engine start and every run
 	site     fs.FS         // a folder holding static/; nil: site.Static
-	chromium string        // the browser's executable; "" finds it (findChromium)
+	exe      string        // the browser's executable; "" finds it (chromium.Path)
 	progress func(string)  // when not nil, told what is going on
 }
 
@@ -53,27 +53,6 @@ type browserReply struct {
 		Workers  int    `json:"workers"`
 		Isolated bool   `json:"isolated"`
 	} `json:"engine"`
-}
-
-// errNoChromium is the error of a machine without the browser.
-var errNoChromium = errors.New("headless Chromium not found (looked for chromium, chromium-browser and google-chrome " +
-	"on PATH and /usr/bin/chromium): install Debian's chromium package ('make deps' runs scripts/deps.sh), " +
-	"or name the executable with IDEAL_CHROMIUM")
-
-// findChromium is $IDEAL_CHROMIUM, else the first Chromium-like executable found.
-func findChromium() (string, error) {
-	if p := os.Getenv("IDEAL_CHROMIUM"); p != "" {
-		if _, err := exec.LookPath(p); err != nil {
-			return "", fmt.Errorf("IDEAL_CHROMIUM=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errNoChromium
 }
 
 // parseWorkerCounts parses --browser: a comma-separated list of distinct worker counts
@@ -105,9 +84,9 @@ func (b browserBench) measure(ctx context.Context) ([]kernelbench.Result, error)
 		return nil, err
 	}
 	defer stop()
-	exe := b.chromium
+	exe := b.exe
 	if exe == "" {
-		if exe, err = findChromium(); err != nil {
+		if exe, err = chromium.Path(); err != nil {
 			return nil, err
 		}
 	}
@@ -153,14 +132,7 @@ func startChromium(ctx context.Context, exe string) (context.Context, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	actx, cancelA := chromedp.NewExecAllocator(ctx, chromium.Options(exe, dir)...)
 	bctx, cancelB := chromedp.NewContext(actx)
 	stop := func() { cancelB(); cancelA(); os.RemoveAll(dir) }
 	if err := chromedp.Do(bctx); err != nil { // starts the browser

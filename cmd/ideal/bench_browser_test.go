@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/ideal-fsad/ideal/internal/chromium"
 	"github.com/ideal-fsad/ideal/wasm/site"
 )
 
@@ -77,16 +78,6 @@ func TestBenchBrowserRow(t *testing.T) {
 	}
 }
 
-func TestBenchBrowserNoChromium(t *testing.T) {
-	t.Setenv("IDEAL_CHROMIUM", "/nonexistent/chromium")
-	if _, err := findChromium(); err == nil || !strings.Contains(err.Error(), "IDEAL_CHROMIUM") {
-		t.Errorf("IDEAL_CHROMIUM naming no file: err %v", err)
-	}
-	if !strings.Contains(errNoChromium.Error(), "make deps") {
-		t.Errorf("errNoChromium %q does not say how to install it", errNoChromium)
-	}
-}
-
 // stubSite is the embedded site's bench.html and bench.js with pool.js replaced by
 // poolJS and placeholder engine files (the stub never loads them).
 func stubSite(t *testing.T, poolJS string) fs.FS {
@@ -109,7 +100,7 @@ func stubSite(t *testing.T, poolJS string) fs.FS {
 func TestBenchBrowserNoEngine(t *testing.T) {
 	m := stubSite(t, "").(fstest.MapFS)
 	delete(m, "static/ideal.wasm")
-	b := browserBench{workers: []int{1}, size: 56, reps: 1, timeout: time.Minute, site: m, chromium: "/nonexistent"}
+	b := browserBench{workers: []int{1}, size: 56, reps: 1, timeout: time.Minute, site: m, exe: "/nonexistent"}
 	if _, err := b.measure(context.Background()); !errors.Is(err, site.ErrNoEngine) {
 		t.Errorf("a site without ideal.wasm: err %v, want site.ErrNoEngine", err)
 	}
@@ -134,7 +125,7 @@ const stubPool = `class EnginePool {
 
 func chromiumOrSkip(t *testing.T) string {
 	t.Helper()
-	exe, err := findChromium()
+	exe, err := chromium.Path()
 	if err != nil {
 		t.Skip(err)
 	}
@@ -145,7 +136,7 @@ func chromiumOrSkip(t *testing.T) string {
 // the rows come from the replies, an error reply and a silent pool are errors.
 func TestBenchBrowserStub(t *testing.T) {
 	exe := chromiumOrSkip(t)
-	b := browserBench{workers: []int{2, 1}, size: 56, reps: 3, timeout: time.Minute, site: stubSite(t, stubPool), chromium: exe}
+	b := browserBench{workers: []int{2, 1}, size: 56, reps: 3, timeout: time.Minute, site: stubSite(t, stubPool), exe: exe}
 	rows, err := b.measure(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +184,7 @@ func TestBenchBrowserEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := browserBench{workers: []int{2, 1}, size: 56, reps: 1, timeout: 5 * time.Minute, site: siteFS, chromium: exe,
+	b := browserBench{workers: []int{2, 1}, size: 56, reps: 1, timeout: 5 * time.Minute, site: siteFS, exe: exe,
 		progress: func(s string) { t.Log(s) }}
 	rows, err := b.measure(context.Background())
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ideal-fsad/ideal/eval/report"
+	"github.com/ideal-fsad/ideal/internal/chromium"
 	"github.com/ideal-fsad/ideal/metrics"
 	"github.com/ideal-fsad/ideal/wasm/site"
 )
@@ -137,10 +138,8 @@ func checkReportInChromium(t *testing.T, dir string) {
 		files.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromiumPath), chromedp.Headless,
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("hide-scrollbars", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromium.Options(chromiumPath, t.TempDir(), chromedp.Flag("hide-scrollbars", true))...)
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()

@@ -32,6 +32,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ideal-fsad/ideal/imaging"
+	"github.com/ideal-fsad/ideal/internal/chromium"
 	"github.com/ideal-fsad/ideal/model/dinov2"
 	"github.com/ideal-fsad/ideal/results/scorerun"
 	"github.com/ideal-fsad/ideal/wasm/engine"
@@ -69,13 +70,7 @@ func startChromiumOn(t *testing.T, h http.Handler, timeout time.Duration) (conte
 		t.Skipf("%s not found: install Debian's chromium package (make deps) to run the browser test", chromiumPath)
 	}
 	addr := startWeb(t, h)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromium.Options(chromiumPath, t.TempDir())...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelT(); cancel(); cancelA() })
