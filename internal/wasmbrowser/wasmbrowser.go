@@ -97,7 +97,11 @@ const pollEvery = 200 * time.Millisecond
 // written so far). RunTestBinary adds no time limit of its own: give ctx a
 // deadline of a few minutes, or rely on the test binary's -test.timeout (10
 // minutes by default), which works in the browser too.
-func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []string) (output string, exitCode int, err error) {
+//
+// flags are extra Chromium command-line switches, each "--name" or "--name=value"
+// (the leading dashes optional), added to the defaults: "--enable-unsafe-webgpu"
+// gives the worker a WebGPU adapter (SwiftShader's, on a machine without a GPU).
+func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []string, flags ...string) (output string, exitCode int, err error) {
 	chromium, err := ChromiumPath()
 	if err != nil {
 		return "", -1, err
@@ -114,7 +118,16 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		return "", -1, fmt.Errorf("wasmbrowser: %w", err)
 	}
 	defer os.RemoveAll(profile)
-	actx, cancelA := chromedp.NewExecAllocator(ctx, chromiumOptions(chromium, profile)...)
+	opts := chromiumOptions(chromium, profile)
+	for _, f := range flags {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if hasValue {
+			opts = append(opts, chromedp.Flag(name, value))
+		} else {
+			opts = append(opts, chromedp.Flag(name, true))
+		}
+	}
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelA()
 	bctx, cancelB := chromedp.NewContext(actx)
 	defer cancelB()

@@ -1,0 +1,26 @@
+// Package webgpu is the WebGPU implementation of kernels.Backend, for the browser
+// (GOOS=js GOARCH=wasm): tensors are GPUBuffers and the ops are WGSL compute kernels
+// (wgsl/*.wgsl, ports of the GLSL kernels in shaders/, one file per op named alike).
+//
+// Ops without a WGSL kernel here, and operands beyond a kernel's limits on the
+// adapter (workgroup size, workgroup storage, binding size, grid), run on the CPU
+// backend instead: the inputs are downloaded, the op runs on cpu.New(cpu.WithThreads(1))
+// and the result is written back, so the backend is complete and always correct.
+// Backend.Fallbacks lists those runs with their reasons.
+//
+// Blocking: Download (and a CPU fallback, which downloads its inputs) waits for a
+// JavaScript promise (GPUBuffer.mapAsync), which a Go goroutine may do in js/wasm:
+// the runtime yields to the event loop. It must not happen inside a synchronous
+// JavaScript→Go callback (a js.Func called by JavaScript), which would deadlock;
+// call the backend from a goroutine. New waits for requestAdapter and requestDevice
+// the same way.
+//
+// On other platforms New returns an error wrapping ErrUnavailable.
+package webgpu
+
+import "errors"
+
+// ErrUnavailable is wrapped by New's error when there is no WebGPU: not a browser,
+// no navigator.gpu (Chromium on Linux needs --enable-unsafe-webgpu), no adapter or
+// no device.
+var ErrUnavailable = errors.New("webgpu: unavailable")
