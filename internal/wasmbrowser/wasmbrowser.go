@@ -24,12 +24,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ideal-fsad/ideal/internal/chromium"
 )
 
 //go:embed assets
@@ -37,7 +38,7 @@ var assets embed.FS
 
 // ErrNoChromium is wrapped by the errors of [ChromiumPath] and [RunTestBinary]
 // when no Chromium executable can be found.
-var ErrNoChromium = errors.New("wasmbrowser: Chromium not found")
+var ErrNoChromium = chromium.ErrNotFound
 
 // ErrPage is wrapped by the error of [RunTestBinary] when the page or its worker
 // fails before the Go program exits: the module does not compile or instantiate
@@ -45,28 +46,9 @@ var ErrNoChromium = errors.New("wasmbrowser: Chromium not found")
 // a trap in the WebAssembly code.
 var ErrPage = errors.New("wasmbrowser: the page failed")
 
-// chromiumCandidates are tried, in order, after $IDEAL_CHROMIUM.
-var chromiumCandidates = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
-// ChromiumPath returns the Chromium executable to run: $IDEAL_CHROMIUM when set,
-// else /usr/bin/chromium (Debian's chromium package, which 'make deps' installs),
-// else the first of chromium, chromium-browser, google-chrome and
-// google-chrome-stable found in $PATH. The error wraps [ErrNoChromium].
-func ChromiumPath() (string, error) {
-	if p := os.Getenv("IDEAL_CHROMIUM"); p != "" {
-		if _, err := exec.LookPath(p); err != nil {
-			return "", fmt.Errorf("%w: IDEAL_CHROMIUM=%s: %v", ErrNoChromium, p, err)
-		}
-		return p, nil
-	}
-	for _, c := range chromiumCandidates {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: tried $IDEAL_CHROMIUM, %s (install Debian's chromium package: make deps)",
-		ErrNoChromium, strings.Join(chromiumCandidates, ", "))
-}
+// ChromiumPath returns the Chromium executable to run (see chromium.Path); the error
+// wraps [ErrNoChromium].
+func ChromiumPath() (string, error) { return chromium.Path() }
 
 // pageState is what the runner page's __wasmbrowserTake returns.
 type pageState struct {
@@ -102,7 +84,7 @@ const pollEvery = 200 * time.Millisecond
 // (the leading dashes optional), added to the defaults: "--enable-unsafe-webgpu"
 // gives the worker a WebGPU adapter (SwiftShader's, on a machine without a GPU).
 func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []string, flags ...string) (output string, exitCode int, err error) {
-	chromium, err := ChromiumPath()
+	exe, err := ChromiumPath()
 	if err != nil {
 		return "", -1, err
 	}
@@ -118,7 +100,7 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		return "", -1, fmt.Errorf("wasmbrowser: %w", err)
 	}
 	defer os.RemoveAll(profile)
-	opts := chromiumOptions(chromium, profile)
+	opts := chromium.Options(exe, profile)
 	for _, f := range flags {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
 		if hasValue {
@@ -137,7 +119,7 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 		if ctx.Err() != nil {
 			return "", -1, fmt.Errorf("wasmbrowser: starting Chromium and opening the runner page: %w", ctx.Err())
 		}
-		return "", -1, fmt.Errorf("wasmbrowser: starting Chromium (%s) and opening the runner page: %w", chromium, err)
+		return "", -1, fmt.Errorf("wasmbrowser: starting Chromium (%s) and opening the runner page: %w", exe, err)
 	}
 	return collect(ctx, bctx, pageErr)
 }
@@ -161,20 +143,6 @@ func runnerInputs(wasmPath, wasmExecJS string, args []string) (glue, argsJSON []
 		return nil, nil, fmt.Errorf("wasmbrowser: arguments: %w", err)
 	}
 	return glue, argsJSON, nil
-}
-
-// chromiumOptions are headless Chromium's flags, with a throw-away profile.
-func chromiumOptions(chromium, profile string) []chromedp.ExecAllocatorOption {
-	return []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		// A background tab, or one the browser thinks hidden, must not be slowed down.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-	}
 }
 
 // watchConsole keeps the page's console errors and warnings (a CSP violation, a
