@@ -342,6 +342,9 @@ func (b *Backend) Close() error {
 	return b.err
 }
 
+// wgslLibs are the shared WGSL files, prepended to a kernel that calls their function.
+var wgslLibs = []struct{ call, file string }{{"gelu(", "gelu.wgsl"}, {"groupSum(", "reduce.wgsl"}}
+
 // pipeline returns the compute pipeline of a WGSL file, compiled once per prefix
 // (the consts a variant prepends) and cached. ok is false, with the reason recorded
 // as a device error, when it does not compile.
@@ -354,11 +357,14 @@ func (b *Backend) pipeline(file, prefix string) (js.Value, bool) {
 	if err != nil {
 		panic(err)
 	}
-	code := prefix + string(src)
-	if strings.Contains(code, "gelu(") && file != "gelu.wgsl" {
-		g, _ := wgslFS.ReadFile("wgsl/gelu.wgsl")
-		code = prefix + string(g) + string(src)
+	code := prefix
+	for _, lib := range wgslLibs {
+		if strings.Contains(string(src), lib.call) {
+			l, _ := wgslFS.ReadFile("wgsl/" + lib.file)
+			code += string(l)
+		}
 	}
+	code += string(src)
 	mod := b.device.Call("createShaderModule", map[string]any{"code": code, "label": file})
 	p, err := await(context.Background(), b.device.Call("createComputePipelineAsync", map[string]any{
 		"label": file, "layout": "auto", "compute": map[string]any{"module": mod, "entryPoint": "main"},

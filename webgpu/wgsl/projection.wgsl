@@ -15,27 +15,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> ts: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 
-const T = 128u;
-var<workgroup> red: array<f32, T>;
 var<workgroup> drow: array<f32, C>;
 var<workgroup> p: array<f32, C>;
 var<workgroup> coef: array<f32, M>;
-
-// groupSum returns the sum of v over the work group to every invocation; every
-// invocation must call it.
-fn groupSum(v: f32, i: u32) -> f32 {
-	red[i] = v;
-	workgroupBarrier();
-	for (var s = T / 2u; s > 0u; s = s >> 1u) {
-		if (i < s) {
-			red[i] = red[i] + red[i + s];
-		}
-		workgroupBarrier();
-	}
-	let r = red[0];
-	workgroupBarrier();
-	return r;
-}
 
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
