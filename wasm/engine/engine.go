@@ -40,17 +40,18 @@ const cacheBudget = 256 << 20
 // re-preparing the references after a mask edit or a head change, or re-scoring the
 // same queries, runs no backbone pass. Not safe for concurrent use.
 type Session struct {
-	be       kernels.Backend
-	ownsBE   bool
-	base     *ideal.Detector // the backbone and the feature cache; no head
-	det      *ideal.Detector // base.WithHead(hw)
-	width    int
-	hw       *head.Weights
-	demoHead bool
-	ep       *ideal.Episode
-	forwards int // backbone passes run by the detectors SetHead replaced
-	model    *dinov2.Model
-	size     int
+	be          kernels.Backend
+	ownsBE      bool
+	base        *ideal.Detector // the backbone and the feature cache; no head
+	det         *ideal.Detector // base.WithHead(hw)
+	width       int
+	hw          *head.Weights
+	demoHead    bool
+	ep          *ideal.Episode
+	forwards    int // backbone passes run by the detectors SetHead replaced
+	model       *dinov2.Model
+	size        int
+	benchPixels []float32 // BenchPass's fixed image
 }
 
 // Result is one scored query.
