@@ -9,10 +9,16 @@
 // binary in a dedicated worker and returns its output and exit code, as
 // go_js_wasm_exec does for Node.
 //
-// The browser gives the binary no file system: wasm_exec.js's stub answers every
-// file operation but writing to stdout and stderr with ENOSYS, so tests that read
-// testdata, create temporary directories or look up the working directory fail
-// there. Select the tests that need none with -test.run.
+// By default the browser gives the binary no file system: wasm_exec.js's stub
+// answers every file operation but writing to stdout and stderr with ENOSYS, so
+// tests that read testdata, create temporary directories or look up the working
+// directory fail there; select the tests that need none with -test.run. With
+// [Options].Dir set, [RunTestBinaryWith] gives it a read-only one instead: the
+// module holding Dir, served by the loopback server under its paths on this
+// machine, with Dir as the working directory, so that tests read their testdata as
+// under go test. Paths outside the module fail with EACCES, missing ones with
+// ENOENT, opening for writing with EROFS, and creating directories, removing or
+// renaming with ENOSYS.
 package wasmbrowser
 
 import (
@@ -24,6 +30,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -83,16 +90,45 @@ const pollEvery = 200 * time.Millisecond
 // flags are extra Chromium command-line switches, each "--name" or "--name=value"
 // (the leading dashes optional), added to the defaults: "--enable-unsafe-webgpu"
 // gives the worker a WebGPU adapter (SwiftShader's, on a machine without a GPU).
+// The binary gets no file system: [RunTestBinaryWith] can give it one.
 func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []string, flags ...string) (output string, exitCode int, err error) {
+	return RunTestBinaryWith(ctx, wasmPath, wasmExecJS, args, Options{Flags: flags})
+}
+
+// Options are the settings of [RunTestBinaryWith]; the zero value is
+// [RunTestBinary]'s default.
+type Options struct {
+	// Flags are extra Chromium command-line switches, as for [RunTestBinary].
+	Flags []string
+	// Dir, when not empty, is the binary's working directory (that of its package,
+	// as under go test) and gives it a read-only file system: the module holding
+	// Dir (the nearest directory at or above it with a go.mod file; Dir itself
+	// when there is none), under the same absolute paths as on this machine.
+	// Nothing outside that tree can be read, through dot-dot elements or symbolic
+	// links either; the package comment lists the errors.
+	Dir string
+}
+
+// RunTestBinaryWith is [RunTestBinary] with options: extra Chromium switches and a
+// read-only file system.
+func RunTestBinaryWith(ctx context.Context, wasmPath, wasmExecJS string, args []string, o Options) (output string, exitCode int, err error) {
 	exe, err := ChromiumPath()
 	if err != nil {
 		return "", -1, err
 	}
-	glue, argsJSON, err := runnerInputs(wasmPath, wasmExecJS, args)
+	var files *tree
+	cwd := ""
+	if o.Dir != "" {
+		if files, cwd, err = openTree(o.Dir); err != nil {
+			return "", -1, err
+		}
+		defer files.Close()
+	}
+	glue, configJSON, err := runnerInputs(wasmPath, wasmExecJS, args, cwd)
 	if err != nil {
 		return "", -1, err
 	}
-	srv := httptest.NewServer(handler(wasmPath, glue, argsJSON))
+	srv := httptest.NewServer(handler(wasmPath, glue, configJSON, files))
 	defer srv.Close()
 
 	profile, err := os.MkdirTemp("", "wasmbrowser-profile-")
@@ -101,7 +137,7 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 	}
 	defer os.RemoveAll(profile)
 	opts := chromium.Options(exe, profile)
-	for _, f := range flags {
+	for _, f := range o.Flags {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
 		if hasValue {
 			opts = append(opts, chromedp.Flag(name, value))
@@ -124,8 +160,15 @@ func RunTestBinary(ctx context.Context, wasmPath, wasmExecJS string, args []stri
 	return collect(ctx, bctx, pageErr)
 }
 
-// runnerInputs reads the JS glue and checks the binary, and encodes the arguments.
-func runnerInputs(wasmPath, wasmExecJS string, args []string) (glue, argsJSON []byte, err error) {
+// runnerConfig is config.json, what the worker needs besides the binary.
+type runnerConfig struct {
+	Args []string `json:"args"` // the command line after the program name
+	Cwd  string   `json:"cwd"`  // the working directory; empty: no file system
+}
+
+// runnerInputs reads the JS glue and checks the binary, and encodes the arguments
+// and the working directory (empty without a file system).
+func runnerInputs(wasmPath, wasmExecJS string, args []string, cwd string) (glue, configJSON []byte, err error) {
 	glue, err = os.ReadFile(wasmExecJS)
 	if err != nil {
 		return nil, nil, fmt.Errorf("wasmbrowser: reading wasm_exec.js: %w", err)
@@ -138,11 +181,11 @@ func runnerInputs(wasmPath, wasmExecJS string, args []string) (glue, argsJSON []
 	if args == nil {
 		args = []string{}
 	}
-	argsJSON, err = json.Marshal(args)
+	configJSON, err = json.Marshal(runnerConfig{Args: args, Cwd: filepath.ToSlash(cwd)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("wasmbrowser: arguments: %w", err)
 	}
-	return glue, argsJSON, nil
+	return glue, configJSON, nil
 }
 
 // watchConsole keeps the page's console errors and warnings (a CSP violation, a
@@ -213,9 +256,9 @@ func collect(ctx, bctx context.Context, pageErr func(string, ...any) error) (str
 // nothing else: no inline script, no other origin.
 const csp = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'"
 
-// handler serves the runner page, its scripts, the glue, the arguments and the
-// test binary.
-func handler(wasmPath string, glue, argsJSON []byte) http.Handler {
+// handler serves the runner page, its scripts, the glue, the configuration, the
+// test binary and, when files is not nil, the read-only file system.
+func handler(wasmPath string, glue, configJSON []byte, files *tree) http.Handler {
 	static := func(name, ctype string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			b, err := assets.ReadFile("assets/" + name)
@@ -237,8 +280,13 @@ func handler(wasmPath string, glue, argsJSON []byte) http.Handler {
 	mux.Handle("GET /{$}", static("runner.html", "text/html; charset=utf-8"))
 	mux.Handle("GET /runner.js", static("runner.js", "text/javascript; charset=utf-8"))
 	mux.Handle("GET /worker.js", static("worker.js", "text/javascript; charset=utf-8"))
+	mux.Handle("GET /fs.js", static("fs.js", "text/javascript; charset=utf-8"))
 	mux.Handle("GET /wasm_exec.js", bytesOf(glue, "text/javascript; charset=utf-8"))
-	mux.Handle("GET /args.json", bytesOf(argsJSON, "application/json"))
+	mux.Handle("GET /config.json", bytesOf(configJSON, "application/json"))
+	if files != nil {
+		mux.HandleFunc("GET /fs/stat", files.serveStat)
+		mux.HandleFunc("GET /fs/read", files.serveRead)
+	}
 	mux.HandleFunc("GET /test.wasm", func(w http.ResponseWriter, r *http.Request) {
 		f, err := os.Open(wasmPath)
 		if err != nil {

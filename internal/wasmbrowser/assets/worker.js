@@ -1,8 +1,10 @@
-// Runs the Go test binary test.wasm with the arguments in args.json, and posts its
-// output ({out}) and its end ({done, exit} or {done, error}) to the page.
+// Runs the Go test binary test.wasm with the arguments and the working directory in
+// config.json ({args, cwd}; with a cwd, fs.js gives the program the harness's
+// read-only file system), and posts its output ({out}) and its end ({done, exit} or
+// {done, error}) to the page.
 'use strict';
 
-importScripts('wasm_exec.js');
+importScripts('wasm_exec.js', 'fs.js');
 
 (() => {
 	// wasm_exec.js defines globalThis.fs when there is none: a stub whose writeSync
@@ -32,14 +34,20 @@ importScripts('wasm_exec.js');
 	};
 
 	const run = async () => {
-		const resp = await fetch('args.json');
+		const resp = await fetch('config.json');
 		if (!resp.ok) {
-			throw new Error(`fetching args.json: ${resp.status} ${resp.statusText}`);
+			throw new Error(`fetching config.json: ${resp.status} ${resp.statusText}`);
 		}
-		const args = await resp.json();
+		const config = await resp.json();
+		if (config.cwd) {
+			__wasmbrowserInstallFS(config.cwd);
+		}
 		const go = new Go();
-		go.argv = ['test.wasm'].concat(args);
+		go.argv = ['test.wasm'].concat(config.args);
 		go.env = { HOME: '/', TMPDIR: '/tmp' };
+		if (config.cwd) {
+			go.env.PWD = config.cwd;
+		}
 		let code = null;
 		go.exit = (c) => { code = c; };
 		const wasm = await fetch('test.wasm');
