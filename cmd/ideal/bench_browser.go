@@ -26,9 +26,11 @@ import (
 // browserBench is what 'ideal bench --browser' measures: the backbone forward of a
 // seeded random ViT-S/14 at size×size in the engine's workers (the page bench.html of
 // the embedded site, or of site when not nil), in headless Chromium, once per worker
-// count: reps timed runs (the engine's bench job runs one warm-up pass first).
+// count, then on WebGPU when webgpu is set: reps timed runs (the engine's bench job
+// runs one warm-up pass first).
 type browserBench struct {
 	workers  []int
+	webgpu   bool // also time the engine on WebGPU (one worker)
 	size     int
 	reps     int
 	timeout  time.Duration // per worker count: page load, engine start and every run
@@ -56,20 +58,27 @@ type browserReply struct {
 }
 
 // parseWorkerCounts parses --browser: a comma-separated list of distinct worker counts
-// from 1 to 64.
-func parseWorkerCounts(list string) ([]int, error) {
-	var counts []int
+// from 1 to 64, and "webgpu" (at most once) for the engine on WebGPU.
+func parseWorkerCounts(list string) (counts []int, webgpu bool, err error) {
 	for _, f := range strings.Split(list, ",") {
-		k, err := strconv.Atoi(strings.TrimSpace(f))
+		f = strings.TrimSpace(f)
+		if f == "webgpu" {
+			if webgpu {
+				return nil, false, errors.New("webgpu given twice")
+			}
+			webgpu = true
+			continue
+		}
+		k, err := strconv.Atoi(f)
 		if err != nil || k < 1 || k > 64 {
-			return nil, fmt.Errorf("worker count %q: want an integer from 1 to 64", f)
+			return nil, false, fmt.Errorf("worker count %q: want an integer from 1 to 64, or webgpu", f)
 		}
 		if slices.Contains(counts, k) {
-			return nil, fmt.Errorf("worker count %d given twice", k)
+			return nil, false, fmt.Errorf("worker count %d given twice", k)
 		}
 		counts = append(counts, k)
 	}
-	return counts, nil
+	return counts, webgpu, nil
 }
 
 // measure serves the site on a loopback port, starts headless Chromium and times the
@@ -90,16 +99,27 @@ func (b browserBench) measure(ctx context.Context) ([]kernelbench.Result, error)
 			return nil, err
 		}
 	}
-	bctx, cancel, err := startChromium(ctx, exe)
+	var extra []chromedp.ExecAllocatorOption
+	if b.webgpu {
+		extra = chromium.WebGPU()
+	}
+	bctx, cancel, err := startChromium(ctx, exe, extra...)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
 	var rows []kernelbench.Result
 	for _, k := range b.workers {
-		r, err := b.measureOne(bctx, base, k)
+		r, err := b.measureOne(bctx, base, k, false)
 		if err != nil {
 			return nil, fmt.Errorf("browser, %d worker(s): %w", k, err)
+		}
+		rows = append(rows, r)
+	}
+	if b.webgpu {
+		r, err := b.measureOne(bctx, base, 1, true)
+		if err != nil {
+			return nil, fmt.Errorf("browser, WebGPU: %w", err)
 		}
 		rows = append(rows, r)
 	}
@@ -126,13 +146,13 @@ func serveSite(siteFS fs.FS) (string, func(), error) {
 }
 
 // startChromium starts headless Chromium (exe) with a throw-away profile; the returned
-// function stops it and removes the profile.
-func startChromium(ctx context.Context, exe string) (context.Context, func(), error) {
+// function stops it and removes the profile. extra are more flags.
+func startChromium(ctx context.Context, exe string, extra ...chromedp.ExecAllocatorOption) (context.Context, func(), error) {
 	dir, err := os.MkdirTemp("", "ideal-bench-chromium-")
 	if err != nil {
 		return nil, nil, err
 	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, chromium.Options(exe, dir)...)
+	actx, cancelA := chromedp.NewExecAllocator(ctx, chromium.Options(exe, dir, extra...)...)
 	bctx, cancelB := chromedp.NewContext(actx)
 	stop := func() { cancelB(); cancelA(); os.RemoveAll(dir) }
 	if err := chromedp.Do(bctx); err != nil { // starts the browser
@@ -142,10 +162,15 @@ func startChromium(ctx context.Context, exe string) (context.Context, func(), er
 	return bctx, stop, nil
 }
 
-// measureOne opens bench.html with k workers in a new tab and makes its reply a row.
-func (b browserBench) measureOne(bctx context.Context, base string, k int) (kernelbench.Result, error) {
+// measureOne opens bench.html with k workers (on WebGPU when gpu is set: the page
+// then fails rather than time the CPU) in a new tab and makes its reply a row.
+func (b browserBench) measureOne(bctx context.Context, base string, k int, gpu bool) (kernelbench.Result, error) {
 	if b.progress != nil {
-		b.progress(fmt.Sprintf("chromium, %d worker(s), size %d, %d runs after a warm-up", k, b.size, b.reps))
+		on := fmt.Sprintf("%d worker(s)", k)
+		if gpu {
+			on = "WebGPU"
+		}
+		b.progress(fmt.Sprintf("chromium, %s, size %d, %d runs after a warm-up", on, b.size, b.reps))
 	}
 	tctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
@@ -153,6 +178,9 @@ func (b browserBench) measureOne(bctx context.Context, base string, k int) (kern
 	defer cancelT()
 	console := benchConsole(tctx)
 	q := url.Values{"workers": {strconv.Itoa(k)}, "size": {strconv.Itoa(b.size)}, "runs": {strconv.Itoa(b.reps)}}
+	if gpu {
+		q.Set("gpu", "on")
+	}
 	text, err := runBenchPage(tctx, base+"bench.html?"+q.Encode())
 	if err != nil {
 		if errors.Is(tctx.Err(), context.DeadlineExceeded) {

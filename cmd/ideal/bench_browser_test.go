@@ -42,11 +42,23 @@ func TestBenchBrowserFlags(t *testing.T) {
 	if len(cfg.backends) != 1 || cfg.backends[0] != "cpu" {
 		t.Errorf("--browser with --backend cpu: backends %q", cfg.backends)
 	}
+	cfg, err = parseBenchFlags([]string{"--browser", "webgpu,2", "--size", "112"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := cfg.browser; !b.webgpu || len(b.workers) != 1 || b.workers[0] != 2 {
+		t.Errorf("--browser webgpu,2: %+v", b)
+	}
+	for _, bad := range []string{"webgpu,webgpu", "gpu", "webgpu,0"} {
+		if _, err := parseBenchFlags([]string{"--browser", bad}); err == nil || !strings.Contains(err.Error(), "--browser") {
+			t.Errorf("--browser %s: %v, want a usage error naming --browser", bad, err)
+		}
+	}
 	cfg, err = parseBenchFlags(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.backends) != 2 || cfg.browser.workers != nil {
+	if len(cfg.backends) != 2 || cfg.browser.workers != nil || cfg.browser.webgpu {
 		t.Errorf("no flags: backends %q, browser %v", cfg.backends, cfg.browser.workers)
 	}
 }

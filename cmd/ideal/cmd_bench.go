@@ -46,7 +46,7 @@ func runBench(args []string) error {
 			return err
 		}
 	}
-	if len(cfg.browser.workers) > 0 {
+	if len(cfg.browser.workers) > 0 || cfg.browser.webgpu {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		rows, err := cfg.browser.measure(ctx)
@@ -66,7 +66,7 @@ func runBench(args []string) error {
 func parseBenchFlags(args []string) (benchConfig, error) {
 	fs := newFlagSet("bench", benchUsage)
 	backendList := fs.String("backend", "cpu,gpu", "comma-separated backends to time: cpu, gpu, reference (gpu is skipped, with the reason, when no OpenGL 4.3 context can be had)")
-	browser := fs.String("browser", "", "also time the backbone in headless Chromium (the embedded web engine, bench.html) with each of these comma-separated worker `counts`; then the native backends are timed only when --backend is given")
+	browser := fs.String("browser", "", "also time the backbone in headless Chromium (the embedded web engine, bench.html) with each of these comma-separated worker `counts` (webgpu: one worker on WebGPU; Chromium then gets --enable-unsafe-webgpu, see README for a real GPU); then the native backends are timed only when --backend is given")
 	timeout := fs.Duration("browser-timeout", 10*time.Minute, "time allowed to each --browser worker count (engine start, warm-up and timed runs)")
 	size := fs.Int("size", 448, "input side S in pixels, a positive multiple of 14 (tokens (S/14)²+1, head grid S/14)")
 	reps := fs.Int("reps", 5, "timed runs per case after one warm-up run; the median is reported")
@@ -86,11 +86,11 @@ func parseBenchFlags(args []string) (benchConfig, error) {
 		return cfg, usageErrorf("--browser-timeout %v: want a positive duration", *timeout)
 	}
 	if *browser != "" {
-		counts, err := parseWorkerCounts(*browser)
+		counts, gpu, err := parseWorkerCounts(*browser)
 		if err != nil {
 			return cfg, usageErrorf("--browser: %v", err)
 		}
-		cfg.browser = browserBench{workers: counts, size: *size, reps: *reps, timeout: *timeout,
+		cfg.browser = browserBench{workers: counts, webgpu: gpu, size: *size, reps: *reps, timeout: *timeout,
 			progress: func(s string) { fmt.Fprintf(os.Stderr, "bench: %s\n", s) }}
 	}
 	if *browser == "" || flagGiven(fs, "backend") {

@@ -54,3 +54,42 @@ func Options(exe, profile string, extra ...chromedp.ExecAllocatorOption) []chrom
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 	}, extra...)
 }
+
+// WebGPU are the extra flags that give pages a WebGPU adapter: --enable-unsafe-webgpu
+// (Chromium on Linux keeps WebGPU behind it). With the no-GPU flags of Options that
+// adapter is SwiftShader's, on the CPU: right for parity tests, and slow. With
+// IDEAL_CHROMIUM_GPU=1 the browser may use the machine's GPU instead (no
+// --disable-gpu; Vulkan enabled, --use-angle=vulkan), which is how to time WebGPU on
+// real hardware; IDEAL_CHROMIUM_FLAGS adds further space-separated "--name[=value]"
+// switches (e.g. --ignore-gpu-blocklist).
+func WebGPU() []chromedp.ExecAllocatorOption {
+	var opts []chromedp.ExecAllocatorOption
+	for _, f := range webgpuFlags() {
+		opts = append(opts, chromedp.Flag(f.name, f.value))
+	}
+	return opts
+}
+
+// flag is one Chromium switch: value true for a bare --name, false to remove it, or
+// a string for --name=value.
+type flag struct {
+	name  string
+	value any
+}
+
+// webgpuFlags are WebGPU's switches, in order (a later one overrides an earlier one).
+func webgpuFlags() []flag {
+	flags := []flag{{"enable-unsafe-webgpu", true}}
+	if os.Getenv("IDEAL_CHROMIUM_GPU") == "1" {
+		flags = append(flags, flag{"disable-gpu", false}, flag{"enable-features", "Vulkan"}, flag{"use-angle", "vulkan"})
+	}
+	for _, f := range strings.Fields(os.Getenv("IDEAL_CHROMIUM_FLAGS")) {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if hasValue {
+			flags = append(flags, flag{name, value})
+		} else {
+			flags = append(flags, flag{name, true})
+		}
+	}
+	return flags
+}

@@ -2,10 +2,15 @@
 
 // Command main is the js/wasm build of the scoring engine for the browser demo. It runs
 // inside each Web Worker of the page's pool (wasm/site/static/worker.js, pool.js; the
-// workers split backbone passes through team.go) and exposes synchronous functions on
-// the worker's global object; each returns a JS object with either the result fields or
-// "error".
+// workers split backbone passes through team.go) and exposes functions on the worker's
+// global object. Each returns a Promise and does its work on a goroutine, so the work
+// may wait for other promises (WebGPU's device requests and read-backs) while the
+// worker's event loop runs; calls are served one at a time, in order. A promise
+// resolves to a JS object with either the result fields or "error".
 //
+//	idealUseGPU(mode)                     -> {backend, simd, gpu, gpu_reason}   (mode "auto": WebGPU when the
+//	                                         browser has an adapter, else the CPU; "on": WebGPU or an error;
+//	                                         "off": the CPU. Sessions made afterwards run on it.)
 //	idealInitDemo()                       -> {}   (the built-in seeded random demo backbone, S = 224)
 //	idealLoadBackbone(bytes, size)        -> {}   (a weight file's bytes; S = size, default 224)
 //	idealLoadHead(bytes or null)          -> {demo, m, c, topk, topr, alpha, heads}   (null: the seeded demo head)
@@ -16,14 +21,15 @@
 //	idealScore(bytes)                     -> {image_score, grid, map: Float32Array, overlay: Uint8Array, forwards}
 //	idealSample()                         -> {normals, abnormal, mask, queries}   ({name, bytes} each)
 //	idealInitRandom(width, depth, heads, size) -> {}   (a seeded random backbone of that shape, for timing)
-//	idealEngine()                         -> {backend, simd}   (the kernels in use)
+//	idealEngine()                         -> {backend, simd, gpu, gpu_reason}   (the kernels in use)
 //	idealTeam(sab, rank, members)         -> {}   (join a team of workers sharing sab; see team.go)
 //	idealFollow(since)                    -> {}   (rank ≥ 1: run shares of passes begun after pass
 //	                                         number since, until the pool says stop)
 //	idealBench(runs)                      -> {ms: [per pass]}   (backbone passes on a fixed image)
 //
 // While a pass runs, the engine calls self.idealOnBlock(done, total) after each
-// transformer block when the worker defines it (progress on slow devices).
+// transformer block when the worker defines it (progress on slow devices; on WebGPU a
+// block is counted when its work is submitted).
 //
 // The session caches the features of the images it has seen, so re-setting the
 // references after a mask edit and re-scoring the same queries run no backbone pass
@@ -31,9 +37,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"syscall/js"
 	"time"
 
@@ -41,12 +50,19 @@ import (
 	"github.com/ideal-fsad/ideal/imaging"
 	"github.com/ideal-fsad/ideal/model/head"
 	"github.com/ideal-fsad/ideal/wasm/engine"
+	"github.com/ideal-fsad/ideal/webgpu"
 )
 
 var (
-	session *engine.Session
-	team    *jsTeam // nil: this worker works alone
+	session   *engine.Session
+	team      *jsTeam         // nil: this worker works alone
+	gpu       *webgpu.Backend // nil: sessions run on the CPU
+	gpuReason string          // why gpu is nil, when WebGPU was asked for
+	calls     sync.Mutex      // one exported call at a time
 )
+
+// gpuTimeout bounds the adapter and device requests of idealUseGPU.
+const gpuTimeout = 20 * time.Second
 
 func bytesOf(v js.Value) []byte {
 	b := make([]byte, v.Get("length").Int())
@@ -122,12 +138,47 @@ func image(s engine.SampleImage) any {
 	return map[string]any{"name": s.Name, "bytes": toJSBytes(s.PNG)}
 }
 
+// async exposes fn as a JavaScript function that returns a Promise of fn's result:
+// fn runs on its own goroutine, after the calls before it have ended, so it may wait
+// for JavaScript promises (a synchronous JS→Go call cannot). A panic becomes an error
+// result and drops the session, which may be half-updated.
+func async(fn func(js.Value, []js.Value) any) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) any {
+		var resolve js.Value
+		executor := js.FuncOf(func(_ js.Value, p []js.Value) any {
+			resolve = p[0]
+			return nil
+		})
+		promise := js.Global().Get("Promise").New(executor) // runs executor at once
+		executor.Release()
+		args = slices.Clone(args)
+		go func() {
+			calls.Lock()
+			defer calls.Unlock()
+			resolve.Invoke(guarded(fn, this, args))
+		}()
+		return promise
+	})
+}
+
+// guarded runs fn, turning a panic into an error result.
+func guarded(fn func(js.Value, []js.Value) any, this js.Value, args []js.Value) (out any) {
+	defer func() {
+		if r := recover(); r != nil {
+			session = nil
+			out = fail(fmt.Errorf("engine failure (the backbone must be loaded again): %v", r))
+		}
+	}()
+	return fn(this, args)
+}
+
 func main() {
 	g := js.Global()
 	for _, f := range []struct {
 		name string
 		fn   func(js.Value, []js.Value) any
 	}{
+		{"idealUseGPU", useGPU},
 		{"idealInitDemo", initDemo},
 		{"idealLoadBackbone", loadBackbone},
 		{"idealLoadHead", loadHead},
@@ -142,14 +193,14 @@ func main() {
 		{"idealFollow", follow},
 		{"idealBench", bench},
 	} {
-		g.Set(f.name, js.FuncOf(f.fn))
+		g.Set(f.name, async(f.fn))
 	}
 	g.Call("postMessage", map[string]any{"type": "ready"})
 	select {}
 }
 
 // initDemo is idealInitDemo(): a session on the seeded random demo backbone.
-func initDemo(js.Value, []js.Value) any { return setSession(engine.NewDemo()) }
+func initDemo(js.Value, []js.Value) any { return setSession(engine.NewDemo(backendOpts()...)) }
 
 // loadBackbone is idealLoadBackbone(bytes, size): a session on a weight file's
 // backbone at side size (default engine.DemoSize).
@@ -158,7 +209,7 @@ func loadBackbone(_ js.Value, a []js.Value) any {
 	if len(a) > 1 && a[1].Type() == js.TypeNumber {
 		size = a[1].Int()
 	}
-	return setSession(engine.NewFromBytes(bytesOf(a[0]), size))
+	return setSession(engine.NewFromBytes(bytesOf(a[0]), size, backendOpts()...))
 }
 
 // loadHead is idealLoadHead(bytes or null): sets the session's head from a head
@@ -237,21 +288,100 @@ func score(_ js.Value, a []js.Value) any {
 	if err := session.TeamError(); err != nil {
 		out["team_error"] = err.Error()
 	}
+	if gpu != nil {
+		out["fallbacks"] = fallbacks()
+	}
 	return out
 }
 
 // initRandom is idealInitRandom(width, depth, heads, size).
 func initRandom(_ js.Value, a []js.Value) any {
-	return setSession(engine.NewRandom(a[0].Int(), a[1].Int(), a[2].Int(), a[3].Int()))
+	return setSession(engine.NewRandom(a[0].Int(), a[1].Int(), a[2].Int(), a[3].Int(), backendOpts()...))
 }
 
-// engineInfo is idealEngine(): the kernels the engine runs on.
+// engineInfo is idealEngine(): the kernels the engine runs on, whether that is WebGPU
+// (else why not, when it was asked for) and the ops WebGPU ran on the CPU, with why.
 func engineInfo(js.Value, []js.Value) any {
 	name := cpu.New(cpu.WithThreads(1)).Name()
-	if session != nil {
+	switch {
+	case session != nil:
 		name = session.Backend()
+	case gpu != nil:
+		name = gpu.Name()
 	}
-	return map[string]any{"backend": name, "simd": strings.Contains(name, "simd")}
+	out := map[string]any{"backend": name, "simd": strings.Contains(name, "simd"), "gpu": gpu != nil, "gpu_reason": gpuReason}
+	if gpu != nil {
+		out["fallbacks"] = fallbacks()
+	}
+	return out
+}
+
+// fallbacks lists the distinct "Op: reason" of the ops WebGPU ran on the CPU.
+func fallbacks() []any {
+	var out []any
+	seen := map[string]bool{}
+	for _, f := range gpu.Fallbacks() {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// backendOpts are the session options of the backend in use (none: the CPU).
+func backendOpts() []engine.Option {
+	if gpu == nil {
+		return nil
+	}
+	return []engine.Option{engine.WithBackend(gpu)}
+}
+
+// useGPU is idealUseGPU(mode): picks the backend of the sessions made from now on.
+// Changing it drops the current session (its tensors belong to the old backend).
+func useGPU(_ js.Value, a []js.Value) any {
+	mode := "auto"
+	if len(a) > 0 && a[0].Type() == js.TypeString {
+		mode = a[0].String()
+	}
+	switch mode {
+	case "off":
+		setGPU(nil, "off by request")
+	case "auto", "on":
+		if gpu != nil {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), gpuTimeout)
+		b, err := webgpu.New(ctx)
+		cancel()
+		if err != nil {
+			setGPU(nil, err.Error())
+			if mode == "on" {
+				return fail(err)
+			}
+			break
+		}
+		setGPU(b, "")
+	default:
+		return fail(fmt.Errorf("idealUseGPU(%q): want auto, on or off", mode))
+	}
+	return engineInfo(js.Undefined(), nil)
+}
+
+// setGPU makes b (nil: the CPU) the backend of new sessions.
+func setGPU(b *webgpu.Backend, reason string) {
+	gpuReason = reason
+	if b == gpu {
+		return
+	}
+	if session != nil {
+		session.Close()
+		session = nil
+	}
+	if gpu != nil {
+		gpu.Close()
+	}
+	gpu = b
 }
 
 // joinTeam is idealTeam(sab, rank, members); a null sab leaves the team.

@@ -1,8 +1,8 @@
 // The speed page (bench.html): asks the engine pool for its 'bench' job and shows the
 // reply. The result, one JSON object, goes into #result and document.title, and
 // body[data-state] becomes 'done' or 'error' (what 'ideal bench --browser' waits for):
-//   {state, error?, params: {workers, size, runs, width, depth, heads},
-//    engine: {backend, simd, workers, isolated}, ms: [per-run forward times, after the
+//   {state, error?, params: {workers, size, runs, width, depth, heads, gpu},
+//    engine: {backend, simd, workers, isolated, gpu, gpu_reason}, ms: [per-run forward times, after the
 //    job's own warm-up pass], workers, backend, team_error?, warnings: [...],
 //    isolated: crossOriginIsolated, cores: hardwareConcurrency}
 (() => {
@@ -33,8 +33,10 @@
   try {
     const q = new URLSearchParams(location.search);
     params = {workers: param(q, 'workers', undefined), size: param(q, 'size', 448), runs: param(q, 'runs', 3),
-      width: param(q, 'width', 384), depth: param(q, 'depth', 12), heads: param(q, 'heads', 6)};
+      width: param(q, 'width', 384), depth: param(q, 'depth', 12), heads: param(q, 'heads', 6),
+      gpu: q.get('gpu') || 'off'};
     if (params.size % 14 !== 0) throw new Error(`bad size=${params.size}: want a multiple of 14`);
+    if (!['off', 'on', 'auto'].includes(params.gpu)) throw new Error(`bad gpu=${params.gpu}: want off, on or auto`);
   } catch (e) {
     finish('error', {error: String(e && e.message || e)});
     return;
@@ -44,12 +46,13 @@
     finish('error', {error: 'pool.js did not load (no EnginePool)'});
     return;
   }
-  const engine = new EnginePool(params.workers ? {workers: params.workers} : {});
+  const engine = new EnginePool(Object.assign(params.workers ? {workers: params.workers} : {}, {gpu: params.gpu}));
   engine.onmessage = (ev) => {
     const m = ev.data || {};
     switch (m.type) {
     case 'engine':
-      out.engine = {backend: m.backend, simd: m.simd, workers: m.workers, isolated: m.isolated};
+      out.engine = {backend: m.backend, simd: m.simd, workers: m.workers, isolated: m.isolated, gpu: m.gpu,
+        gpu_reason: m.gpu_reason};
       statusEl.textContent = `engine ${m.backend}${m.simd ? ' (SIMD)' : ''}, ${m.workers} worker(s): timing`;
       return;
     case 'progress':

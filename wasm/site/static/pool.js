@@ -1,11 +1,18 @@
 // EnginePool: the page's handle on the scoring engine, a pool of Web Workers
 // (worker.js). Interface:
-//   const engine = new EnginePool({workers: n});  // n optional: default
+//   const engine = new EnginePool({workers: n, gpu: mode});  // n optional: default
 //       min(navigator.hardwareConcurrency, 4) when the page is cross-origin isolated
-//       (SharedArrayBuffer available), else 1
+//       (SharedArrayBuffer available), else 1. mode: 'auto' (WebGPU when the browser
+//       has an adapter, else the CPU), 'on' (WebGPU or every job fails) or 'off' (the
+//       default: the CPU)
 //   engine.onmessage = (ev) => { ev.data ... };   // the leader worker's messages (see
-//       worker.js), plus {type: 'engine', backend, simd, workers, isolated} once started
+//       worker.js), plus {type: 'engine', backend, simd, workers, isolated, gpu,
+//       gpu_reason} once started
 //   engine.postMessage(job);                       // jobs: sample, decode, head, run, bench
+//   engine.terminate();                            // stops every worker
+//
+// On WebGPU the pool has one worker: the passes run on the GPU, and more workers would
+// only hold more copies of the model.
 //
 // Design: every worker runs its own copy of the engine (a Go WebAssembly instance is one
 // thread and cannot share its memory). Worker 0, the leader, runs each job; the others
@@ -25,21 +32,50 @@ class EnginePool {
   constructor(opts = {}) {
     this.onmessage = null;
     this.isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
-    let n = opts.workers || Math.min(navigator.hardwareConcurrency || 1, POOL_MAX_WORKERS);
-    if (!this.isolated) n = 1;
-    this.workers = Array.from({length: n}, () => new Worker('worker.js'));
     this.queue = [];
-    this.busy = false;
+    this.busy = true; // until started
+    this.failed = ''; // why every job fails (WebGPU asked for and unavailable)
     this.followerKey = null; // the backbone the followers hold
-    this.replies = this.workers.map(() => []); // per follower: resolvers of awaited replies
     this.loops = []; // per follower: its 'followed' reply, when its loop ends
+    this.gpuReply = null; // resolver of the leader's 'gpu' reply
+    this.workers = [this.spawn(0)];
+    this.replies = [[]];
+    this.start(opts).then(() => { this.busy = false; this.pump(); });
+  }
+
+  spawn(i) {
+    const w = new Worker('worker.js');
+    w.onmessage = i === 0 ? (ev) => this.fromLeader(ev) : (ev) => this.fromFollower(i, ev);
+    w.onerror = i === 0 ? (ev) => this.leaderFailed(ev) : (ev) => this.followerFailed(i, ev);
+    return w;
+  }
+
+  // start picks the backend on the leader, then starts the followers (none on WebGPU)
+  // and forms the team.
+  async start(opts) {
+    const mode = opts.gpu || 'off';
+    let gpu = false;
+    if (mode !== 'off') {
+      const r = await new Promise(resolve => {
+        this.gpuReply = resolve;
+        this.workers[0].postMessage({type: 'gpu', mode});
+      });
+      if (r.error) this.failed = r.error.startsWith('the engine') ? r.error : 'WebGPU: ' + r.error;
+      gpu = r.gpu === true;
+    }
+    let n = opts.workers || Math.min(navigator.hardwareConcurrency || 1, POOL_MAX_WORKERS);
+    if (!this.isolated || gpu || this.failed) n = 1;
+    for (let i = 1; i < n; i++) { this.workers.push(this.spawn(i)); this.replies.push([]); }
     this.sab = n > 1 ? new SharedArrayBuffer(POOL_SHARED_BYTES) : null;
     this.ctl = this.sab ? new Int32Array(this.sab, 0, 16) : null;
-    this.workers.forEach((w, i) => {
-      w.onmessage = i === 0 ? (ev) => this.fromLeader(ev) : (ev) => this.fromFollower(i, ev);
-      w.onerror = i === 0 ? (ev) => this.leaderFailed(ev) : (ev) => this.followerFailed(i, ev);
-      w.postMessage({type: 'team', sab: this.sab, rank: i, members: n});
-    });
+    this.workers.forEach((w, i) => w.postMessage({type: 'team', sab: this.sab, rank: i, members: n}));
+  }
+
+  terminate() {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    this.queue = [];
+    this.onmessage = null;
   }
 
   get size() { return this.workers.length; }
@@ -53,6 +89,11 @@ class EnginePool {
 
   fromLeader(ev) {
     const m = ev.data;
+    if (m.type === 'gpu' && this.gpuReply) {
+      this.gpuReply(m);
+      this.gpuReply = null;
+      return;
+    }
     if (m.type === 'engine') Object.assign(m, {workers: this.size, isolated: this.isolated});
     if (m.type === 'bench') Object.assign(m, {workers: this.size, backend: this.backend});
     if (m.type === 'engine') this.backend = m.backend;
@@ -77,7 +118,13 @@ class EnginePool {
   // ends with an error instead of never.
   leaderFailed(ev) {
     ev.preventDefault();
-    this.emit({type: 'error', text: 'the engine worker failed: ' + (ev.message || 'unknown error')});
+    const why = 'the engine worker failed: ' + (ev.message || 'unknown error');
+    if (this.gpuReply) { // still starting: every job will fail with this
+      this.gpuReply({error: why});
+      this.gpuReply = null;
+      return;
+    }
+    this.emit({type: 'error', text: why});
     this.busy = false;
     this.pump();
   }
@@ -100,8 +147,13 @@ class EnginePool {
 
   async pump() {
     if (this.busy || this.queue.length === 0) return;
-    this.busy = true;
     const job = this.queue.shift();
+    if (this.failed) {
+      this.emit({type: 'error', text: this.failed});
+      this.pump();
+      return;
+    }
+    this.busy = true;
     try {
       if (this.size > 1 && ['run', 'head', 'bench'].includes(job.type)) await this.followers(job);
     } catch (e) {
