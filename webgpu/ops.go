@@ -9,9 +9,6 @@ import (
 	"github.com/ideal-fsad/ideal/kernels"
 )
 
-// noKernel is the fallback reason of the ops without a WGSL kernel yet.
-const noKernel = "no WGSL kernel"
-
 // CopyRows implements kernels.Backend (wgsl/copy_rows.wgsl).
 func (b *Backend) CopyRows(dst kernels.Tensor, dstStart int, src kernels.Tensor, srcStart, n int) {
 	c := kernels.CheckCopyRows(dst, dstStart, src, srcStart, n)
@@ -323,12 +320,56 @@ func (b *Backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 	}
 }
 
-// NVE implements kernels.Backend (on the CPU backend for now).
+// Limits of NVE's kernel: K neighbours and R directions (private arrays, and one
+// invocation's Jacobi sweeps over K×K). Beyond them, or when μ, G, V, the
+// coefficients and the reduction do not fit the workgroup storage, NVE runs on the CPU.
+const (
+	maxNVEK = 32
+	maxNVER = 8
+)
+
+// nveStorage is the workgroup memory of nve.wgsl in bytes: μ[C], √w and the row
+// offsets (K each), G and V (K×K each), the coefficients (max(R,1)×K) and
+// reduce.wgsl's 128 floats.
+func nveStorage(c, k, r int) int { return 4 * (c + 2*k + 2*k*k + max(r, 1)*k + 128) }
+
+// NVE implements kernels.Backend (wgsl/nve.wgsl). The GLSL's float64 Gram matrix and
+// Jacobi sweeps are float32 here (WGSL has no f64): Gram dots of the centred X, and
+// sweeps with Rutishauser's update that stop relative to ‖G‖_F (see the kernel).
 func (b *Backend) NVE(dst, f, normals, vals, idx kernels.Tensor, r int, alpha float32) {
-	kernels.CheckNVE(dst, f, normals, vals, idx, r)
-	b.onCPU("NVE", noKernel, []kernels.Tensor{dst, f, normals, vals, idx}, []int{0}, func(cb kernels.Backend, t []kernels.Tensor) {
-		cb.NVE(t[0], t[1], t[2], t[3], t[4], r, alpha)
-	})
+	na, _, c, k := kernels.CheckNVE(dst, f, normals, vals, idx, r)
+	if na*c == 0 {
+		return
+	}
+	fallback := func(why string) {
+		b.onCPU("NVE", why, []kernels.Tensor{dst, f, normals, vals, idx}, []int{0}, func(cb kernels.Backend, t []kernels.Tensor) {
+			cb.NVE(t[0], t[1], t[2], t[3], t[4], r, alpha)
+		})
+	}
+	g, ok := b.grid(na)
+	why := b.fits(128, 1, nveStorage(c, k, r), g, ok, dst, f, normals, vals, idx)
+	switch {
+	case k == 0:
+		why = "k = 0" // the kernel's arrays cannot be empty
+	case k > maxNVEK:
+		why = fmt.Sprintf("k = %d > %d", k, maxNVEK)
+	case r > maxNVER:
+		why = fmt.Sprintf("r = %d > %d", r, maxNVER)
+	}
+	if why != "" {
+		fallback(why)
+		return
+	}
+	bd := b.bind("NVE", dst)
+	bd.in(f)
+	bd.in(normals)
+	bd.in(vals)
+	bd.in(idx)
+	bd.outBuf()
+	prefix := fmt.Sprintf("const K = %du;\nconst R = %du;\nconst C = %du;\n", k, r, c)
+	if !bd.dispatch("nve.wgsl", prefix, g, params(na, alpha)) {
+		fallback("pipeline failed")
+	}
 }
 
 // Projection implements kernels.Backend (wgsl/projection.wgsl). The row, its

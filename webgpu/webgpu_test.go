@@ -20,7 +20,7 @@ import (
 var requireWebGPU = flag.Bool("webgpu.require", false, "fail, not skip, when there is no WebGPU adapter")
 
 // newBackend opens a backend or skips (fails with -webgpu.require) without WebGPU.
-func newBackend(t *testing.T) *Backend {
+func newBackend(t testing.TB) *Backend {
 	t.Helper()
 	b, err := New(context.Background())
 	if err != nil {
@@ -33,7 +33,7 @@ func newBackend(t *testing.T) *Backend {
 }
 
 // gpuOps are the ops with a WGSL kernel: on the test sizes they must not fall back.
-var gpuOps = []string{"MatMul", "LayerNorm", "AddScaled", "CopyRows", "Attention", "PatchEmbed", "Bicubic", "Projection", "CosineTopK"}
+var gpuOps = []string{"MatMul", "LayerNorm", "AddScaled", "CopyRows", "Attention", "PatchEmbed", "Bicubic", "Projection", "CosineTopK", "NVE"}
 
 // The shared parity suite. Ops on the CPU fallback pass trivially; TestOpsOnGPU
 // checks that the WGSL ones do run on the GPU, and this test that they never fell
@@ -171,6 +171,18 @@ func TestOpsOnGPU(t *testing.T) {
 	ref.CosineTopK(vals.r, idx.r, ca.r, cb.r, 5)
 	check("CosineTopK/vals", vals)
 	check("CosineTopK/idx", idx)
+	// NVE at the default head's sizes (C = 384, k = 12, r = 4), on the reference's
+	// neighbours of 9 rows among 40.
+	nf, nn := up(randn(9*384), 9, 384), up(randn(40*384), 40, 384)
+	rv, ri := ref.Zeros(9, 12), ref.Zeros(9, 12)
+	ref.CosineTopK(rv, ri, nf.r, nn.r, 12)
+	hv, _ := ref.Download(rv)
+	hi, _ := ref.Download(ri)
+	nv, ni := up(hv, 9, 12), up(hi, 9, 12)
+	nd := up(make([]float32, 9*384), 9, 384)
+	b.NVE(nd.g, nf.g, nn.g, nv.g, ni.g, 4, 0.8)
+	ref.NVE(nd.r, nf.r, nn.r, nv.r, ni.r, 4, 0.8)
+	check("NVE/c384_k12_r4", nd)
 
 	if f := b.Fallbacks(); len(f) != 0 {
 		t.Errorf("ops fell back to the CPU: %v", f)
@@ -184,18 +196,24 @@ func TestOpsOnGPU(t *testing.T) {
 	t.Logf("%s: dispatches %v", b.Name(), d)
 }
 
-// An op without a WGSL kernel (NVE) runs on the CPU, agrees with the reference and
-// says so.
+// An op beyond its kernel's limits (NVE with k = maxNVEK + 1) runs on the CPU, agrees
+// with the reference and says so.
 func TestFallbackRecorded(t *testing.T) {
 	b := newBackend(t)
 	defer b.Close()
 	ref := kernels.NewReference()
-	f := []float32{3, 4, 1, 1, -1, 2, 0, 1, 2, 2, 1, 0}
-	nrm := []float32{1, 0, 0, 1, 1, 1, -1, 0, 0.5, 0.5, 2, 1, 1, 2, 0, 3, 1, 1, 1, 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	f, nrm := make([]float32, 3*8), make([]float32, 40*8)
+	for _, d := range [][]float32{f, nrm} {
+		for i := range d {
+			d[i] = float32(rng.NormFloat64())
+		}
+	}
+	const k = maxNVEK + 1
 	run := func(be kernels.Backend) []float32 {
-		ft, nt := be.Upload(f, 3, 4), be.Upload(nrm, 5, 4)
-		vals, idx, dst := be.Zeros(3, 3), be.Zeros(3, 3), be.Zeros(3, 4)
-		be.CosineTopK(vals, idx, ft, nt, 3)
+		ft, nt := be.Upload(f, 3, 8), be.Upload(nrm, 40, 8)
+		vals, idx, dst := be.Zeros(3, k), be.Zeros(3, k), be.Zeros(3, 8)
+		be.CosineTopK(vals, idx, ft, nt, k)
 		be.NVE(dst, ft, nt, vals, idx, 1, 0.5)
 		d, err := be.Download(dst)
 		if err != nil {
