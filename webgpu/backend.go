@@ -49,6 +49,7 @@ type Limits struct {
 type Backend struct {
 	device, queue js.Value
 	name          string
+	cpuAdapter    bool // the adapter runs shaders on the CPU (SwiftShader): kernels without barriers win
 	limits        Limits
 	pipes         map[string]js.Value
 	dummy         js.Value // bound where an optional tensor is absent
@@ -61,7 +62,18 @@ type Backend struct {
 
 	fallbacks  []string       // "Op: reason", one per op run on the CPU
 	dispatches map[string]int // WGSL dispatches per op
+
+	// Recorded work not yet submitted (see flush): the command encoder, its open
+	// compute pass, how many dispatches that holds, and the buffers to destroy once it
+	// is submitted (scratch buffers, freed tensors).
+	enc, pass js.Value
+	pending   int
+	doomed    []js.Value
 }
+
+// maxPending bounds the dispatches recorded before they are submitted: the GPU starts
+// on a long pass while the rest is recorded.
+const maxPending = 64
 
 // tensor is a GPUBuffer of n float32 values.
 type tensor struct {
@@ -141,9 +153,10 @@ func New(ctx context.Context) (*Backend, error) {
 		return nil, fmt.Errorf("%w: requestDevice: %v", ErrUnavailable, err)
 	}
 	b := &Backend{
-		device: device, queue: device.Get("queue"), name: "webgpu/" + adapterName(adapter),
+		device: device, queue: device.Get("queue"), name: "webgpu/" + adapterName(adapter), cpuAdapter: isCPUAdapter(adapter),
 		pipes: map[string]js.Value{}, cpu: cpu.New(cpu.WithThreads(1)),
 		live: map[*tensor]struct{}{}, dispatches: map[string]int{},
+		enc: js.Undefined(), pass: js.Undefined(),
 	}
 	l := device.Get("limits")
 	get := func(name string) int { return int(l.Get(name).Float()) }
@@ -196,6 +209,24 @@ func adapterName(adapter js.Value) string {
 	return "unknown"
 }
 
+// isCPUAdapter says whether the adapter is a software one on the CPU: the fallback
+// adapter, or SwiftShader (what headless Chromium without a GPU gives).
+func isCPUAdapter(adapter js.Value) bool {
+	if f := adapter.Get("isFallbackAdapter"); f.Type() == js.TypeBoolean && f.Bool() {
+		return true
+	}
+	info := adapter.Get("info")
+	if info.IsUndefined() || info.IsNull() {
+		return false
+	}
+	for _, k := range []string{"vendor", "architecture", "device", "description"} {
+		if v := info.Get(k); v.Type() == js.TypeString && strings.Contains(strings.ToLower(v.String()), "swiftshader") {
+			return true
+		}
+	}
+	return false
+}
+
 // fail records the first error of the device; Download and Close return it.
 func (b *Backend) fail(err error) {
 	if b.err == nil {
@@ -226,9 +257,10 @@ func (b *Backend) newBuffer(size, usage int) js.Value {
 	return b.device.Call("createBuffer", map[string]any{"size": size, "usage": usage})
 }
 
-// bufferSize is the byte size of a buffer for n float32 values (never 0: a binding
-// must not be empty).
-func bufferSize(n int) int { return max(4*n, minBufferSize) }
+// bufferSize is the byte size of a buffer for n float32 values, rounded up to 16 bytes
+// (never 0: a binding must not be empty; a whole number of vec4s for the kernels that
+// read vec4s).
+func bufferSize(n int) int { return max((4*n+15)/16*16, minBufferSize) }
 
 // bytesOf views float32 values as bytes (wasm is little-endian, as WebGPU buffers are).
 func bytesOf(d []float32) []byte {
@@ -238,8 +270,62 @@ func bytesOf(d []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), 4*len(d))
 }
 
-// write copies host bytes into buf at offset 0.
+// encoder returns the command encoder of the recorded work, outside a compute pass
+// (copies are recorded there).
+func (b *Backend) encoder() js.Value {
+	if !b.pass.IsUndefined() {
+		b.pass.Call("end")
+		b.pass = js.Undefined()
+	}
+	if b.enc.IsUndefined() {
+		b.enc = b.device.Call("createCommandEncoder")
+	}
+	return b.enc
+}
+
+// computePass returns the open compute pass of the recorded work (dispatches in one
+// pass see each other's writes: WebGPU orders them).
+func (b *Backend) computePass() js.Value {
+	if b.pass.IsUndefined() {
+		b.pass = b.encoder().Call("beginComputePass")
+	}
+	return b.pass
+}
+
+// flush submits the recorded work, then destroys the buffers doomed meanwhile (a
+// buffer destroyed after a submit lives until that work is done).
+func (b *Backend) flush() {
+	if !b.enc.IsUndefined() {
+		b.encoder() // ends the pass
+		b.queue.Call("submit", []any{b.enc.Call("finish")})
+		b.enc = js.Undefined()
+		b.pending = 0
+	}
+	for _, buf := range b.doomed {
+		buf.Call("destroy")
+	}
+	b.doomed = b.doomed[:0]
+}
+
+// doom destroys buf once the recorded work that may use it is submitted.
+func (b *Backend) doom(buf js.Value) {
+	if b.enc.IsUndefined() {
+		buf.Call("destroy")
+		return
+	}
+	b.doomed = append(b.doomed, buf)
+}
+
+// write copies host bytes into buf at offset 0. queue.writeBuffer takes effect before
+// the next submit, so the recorded work is submitted first: work recorded earlier
+// must see buf's old contents.
 func (b *Backend) write(buf js.Value, data []byte) {
+	b.flush()
+	b.writeNew(buf, data)
+}
+
+// writeNew is write for a buffer no recorded work uses (one just created).
+func (b *Backend) writeNew(buf js.Value, data []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -276,15 +362,16 @@ func (b *Backend) alloc(shape []int) *tensor {
 func (b *Backend) Upload(data []float32, shape ...int) kernels.Tensor {
 	t := b.alloc(shape)
 	kernels.Check(len(data) == t.n, "Upload", "%d values for shape %v", len(data), shape)
-	b.write(t.buf, bytesOf(data))
+	b.writeNew(t.buf, bytesOf(data))
 	return t
 }
 
 // Zeros implements kernels.Backend.
 func (b *Backend) Zeros(shape ...int) kernels.Tensor { return b.alloc(shape) }
 
-// Download implements kernels.Backend: a copy into a MAP_READ buffer, mapAsync
-// (waited for, see the package comment), then a copy out.
+// Download implements kernels.Backend: the recorded work and a copy into a MAP_READ
+// buffer are submitted, then mapAsync (waited for, see the package comment) and a copy
+// out.
 func (b *Backend) Download(t kernels.Tensor) ([]float32, error) {
 	tt := b.tensor(t, "Download")
 	out := make([]float32, tt.n)
@@ -297,9 +384,8 @@ func (b *Backend) Download(t kernels.Tensor) ([]float32, error) {
 	size := 4 * tt.n
 	st := b.newBuffer(size, stagingUsage)
 	defer st.Call("destroy")
-	enc := b.device.Call("createCommandEncoder")
-	enc.Call("copyBufferToBuffer", tt.buf, 0, st, 0, size)
-	b.queue.Call("submit", []any{enc.Call("finish")})
+	b.encoder().Call("copyBufferToBuffer", tt.buf, 0, st, 0, size)
+	b.flush()
 	if _, err := await(context.Background(), st.Call("mapAsync", mapModeRead)); err != nil {
 		b.fail(fmt.Errorf("webgpu: Download: mapAsync: %v", err))
 		return nil, b.err
@@ -319,7 +405,7 @@ func (b *Backend) Free(t kernels.Tensor) {
 		return
 	}
 	tt := b.tensor(t, "Free")
-	tt.buf.Call("destroy")
+	b.doom(tt.buf)
 	delete(b.live, tt)
 }
 
@@ -332,7 +418,10 @@ func (b *Backend) Close() error {
 	for t := range b.live {
 		t.buf.Call("destroy")
 	}
-	b.live = nil
+	for _, buf := range b.doomed { // the recorded work is dropped with the device
+		buf.Call("destroy")
+	}
+	b.live, b.doomed, b.enc, b.pass = nil, nil, js.Undefined(), js.Undefined()
 	b.dummy.Call("destroy")
 	b.closed = true
 	b.device.Call("destroy")
@@ -342,8 +431,9 @@ func (b *Backend) Close() error {
 	return b.err
 }
 
-// wgslLibs are the shared WGSL files, prepended to a kernel that calls their function.
-var wgslLibs = []struct{ call, file string }{{"gelu(", "gelu.wgsl"}, {"groupSum(", "reduce.wgsl"}}
+// wgslLibs are the shared WGSL files, prepended to a kernel that calls their function
+// (or to a library before it in this list that does).
+var wgslLibs = []struct{ call, file string }{{"epilogue(", "matmul_epilogue.wgsl"}, {"gelu(", "gelu.wgsl"}, {"groupSum(", "reduce.wgsl"}}
 
 // pipeline returns the compute pipeline of a WGSL file, compiled once per prefix
 // (the consts a variant prepends) and cached. ok is false, with the reason recorded
@@ -357,14 +447,14 @@ func (b *Backend) pipeline(file, prefix string) (js.Value, bool) {
 	if err != nil {
 		panic(err)
 	}
-	code := prefix
+	code := string(src)
 	for _, lib := range wgslLibs {
-		if strings.Contains(string(src), lib.call) {
+		if strings.Contains(code, lib.call) {
 			l, _ := wgslFS.ReadFile("wgsl/" + lib.file)
-			code += string(l)
+			code = string(l) + code
 		}
 	}
-	code += string(src)
+	code = prefix + code
 	mod := b.device.Call("createShaderModule", map[string]any{"code": code, "label": file})
 	p, err := await(context.Background(), b.device.Call("createComputePipelineAsync", map[string]any{
 		"label": file, "layout": "auto", "compute": map[string]any{"module": mod, "entryPoint": "main"},
@@ -449,9 +539,7 @@ func (bd *binder) in(t kernels.Tensor) {
 		return
 	}
 	cp := bd.b.newBuffer(bufferSize(tt.n), tensorUsage)
-	enc := bd.b.device.Call("createCommandEncoder")
-	enc.Call("copyBufferToBuffer", tt.buf, 0, cp, 0, bufferSize(tt.n))
-	bd.b.queue.Call("submit", []any{enc.Call("finish")})
+	bd.b.encoder().Call("copyBufferToBuffer", tt.buf, 0, cp, 0, bufferSize(tt.n))
 	bd.temps = append(bd.temps, cp)
 	bd.bufs = append(bd.bufs, cp)
 }
@@ -459,7 +547,7 @@ func (bd *binder) in(t kernels.Tensor) {
 // host adds an input binding of host values, uploaded for this dispatch only.
 func (bd *binder) host(d []float32) {
 	buf := bd.b.newBuffer(bufferSize(len(d)), tensorUsage)
-	bd.b.write(buf, bytesOf(d))
+	bd.b.writeNew(buf, bytesOf(d))
 	bd.temps = append(bd.temps, buf)
 	bd.bufs = append(bd.bufs, buf)
 }
@@ -491,14 +579,14 @@ func params(vals ...any) []uint32 {
 	return w
 }
 
-// dispatch runs pipeline file (variant prefix) over grid g with the uniform words
-// at binding 0 and the buffers of bd at bindings 1…, in one submitted pass. It
-// returns false when the pipeline does not compile (the caller falls back).
+// dispatch records pipeline file (variant prefix) over grid g with the uniform words
+// at binding 0 and the buffers of bd at bindings 1…, into the open compute pass (see
+// flush). It returns false when the pipeline does not compile (the caller falls back).
 func (bd *binder) dispatch(file, prefix string, g [3]int, words []uint32) bool {
 	b := bd.b
 	defer func() {
 		for _, t := range bd.temps {
-			t.Call("destroy") // freed once the submitted work is done
+			b.doom(t)
 		}
 	}()
 	p, ok := b.pipeline(file, prefix)
@@ -508,23 +596,23 @@ func (bd *binder) dispatch(file, prefix string, g [3]int, words []uint32) bool {
 	n := (len(words) + 3) / 4 * 4
 	words = append(words, make([]uint32, n-len(words))...)
 	ub := b.newBuffer(max(4*n, 16), uniformUsage)
-	defer ub.Call("destroy")
 	if n > 0 {
-		b.write(ub, unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*n))
+		b.writeNew(ub, unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*n))
 	}
 	entries := []any{map[string]any{"binding": 0, "resource": map[string]any{"buffer": ub}}}
 	for i, buf := range bd.bufs {
 		entries = append(entries, map[string]any{"binding": i + 1, "resource": map[string]any{"buffer": buf}})
 	}
 	bg := b.device.Call("createBindGroup", map[string]any{"layout": p.Call("getBindGroupLayout", 0), "entries": entries})
-	enc := b.device.Call("createCommandEncoder")
-	pass := enc.Call("beginComputePass")
+	pass := b.computePass()
 	pass.Call("setPipeline", p)
 	pass.Call("setBindGroup", 0, bg)
 	pass.Call("dispatchWorkgroups", g[0], g[1], g[2])
-	pass.Call("end")
-	b.queue.Call("submit", []any{enc.Call("finish")})
+	b.doom(ub)
 	b.dispatches[bd.op]++
+	if b.pending++; b.pending >= maxPending {
+		b.flush()
+	}
 	return true
 }
 

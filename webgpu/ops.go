@@ -86,7 +86,32 @@ func (b *Backend) LayerNorm(dst, x, gamma, beta kernels.Tensor, eps float32) {
 // matmulStorage is the workgroup memory of matmul.wgsl: two 16×17 arrays of vec4.
 const matmulStorage = 2 * 16 * 17 * 16
 
-// MatMul implements kernels.Backend (wgsl/matmul.wgsl, with gelu.wgsl).
+// mmKernel is a MatMul kernel variant: its file and prefix, the side of the block of C
+// a work group computes, the work group's x×y size and its workgroup memory.
+type mmKernel struct {
+	file, prefix        string
+	tile, x, y, storage int
+}
+
+// matmulKernel picks the MatMul kernel: on a CPU adapter, with B transposed and K a
+// multiple of 4, matmul_direct.wgsl (no workgroup memory, no barriers: 4–5× faster on
+// SwiftShader at the ViT shapes, BenchmarkKernels); else the tiled matmul.wgsl.
+func (b *Backend) matmulKernel(transB bool, k int) mmKernel {
+	if b.cpuAdapter && transB && k%4 == 0 {
+		return mmKernel{"matmul_direct.wgsl", "", 32, 8, 8, 0}
+	}
+	prefix := "const TRANS_B = false;\n"
+	if transB {
+		prefix = "const TRANS_B = true;\n"
+	}
+	return mmKernel{"matmul.wgsl", prefix, 64, 16, 16, matmulStorage}
+}
+
+// grid is the kernel's grid over an m×n result.
+func (mk mmKernel) grid(m, n int) [3]int { return [3]int{ceilDiv(n, mk.tile), ceilDiv(m, mk.tile), 1} }
+
+// MatMul implements kernels.Backend (wgsl/matmul.wgsl or matmul_direct.wgsl, with
+// matmul_epilogue.wgsl and gelu.wgsl).
 func (b *Backend) MatMul(dst, a, bm kernels.Tensor, transB bool, ep kernels.Epilogue) {
 	m, n, k := kernels.CheckMatMul(dst, a, bm, transB, ep)
 	if m*n == 0 {
@@ -97,8 +122,9 @@ func (b *Backend) MatMul(dst, a, bm kernels.Tensor, transB bool, ep kernels.Epil
 			cb.MatMul(t[0], t[1], t[2], transB, kernels.Epilogue{Bias: t[3], GELU: ep.GELU, Gamma: t[4], Residual: t[5]})
 		})
 	}
-	g := [3]int{ceilDiv(n, 64), ceilDiv(m, 64), 1}
-	if why := b.fits(16, 16, matmulStorage, g, true, dst, a, bm, ep.Bias, ep.Gamma, ep.Residual); why != "" {
+	mk := b.matmulKernel(transB, k)
+	g := mk.grid(m, n)
+	if why := b.fits(mk.x, mk.y, mk.storage, g, true, dst, a, bm, ep.Bias, ep.Gamma, ep.Residual); why != "" {
 		fallback(why)
 		return
 	}
@@ -109,11 +135,7 @@ func (b *Backend) MatMul(dst, a, bm kernels.Tensor, transB bool, ep kernels.Epil
 	bd.in(ep.Bias)
 	bd.in(ep.Gamma)
 	bd.in(ep.Residual)
-	prefix := "const TRANS_B = false;\n"
-	if transB {
-		prefix = "const TRANS_B = true;\n"
-	}
-	if !bd.dispatch("matmul.wgsl", prefix, g, params(m, n, k, ep.Bias != nil, ep.GELU, ep.Gamma != nil, ep.Residual != nil, 0)) {
+	if !bd.dispatch(mk.file, mk.prefix, g, params(m, n, k, ep.Bias != nil, ep.GELU, ep.Gamma != nil, ep.Residual != nil, 0)) {
 		fallback("pipeline failed")
 	}
 }
@@ -251,6 +273,7 @@ func (b *Backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 	}
 	budget := b.limits.MaxStorageBindingSize / 4
 	chunk := max(1, min(na, budget/nb))
+	mk := b.matmulKernel(true, c)
 	gn, okN := b.grid(max(na, nb))
 	gt, okT := b.grid(chunk)
 	why := ""
@@ -265,7 +288,7 @@ func (b *Backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 			why = b.fits(128, 1, 8*128, gt, okT)
 		}
 		if why == "" {
-			why = b.fits(16, 16, matmulStorage, [3]int{ceilDiv(nb, 64), ceilDiv(chunk, 64), 1}, true)
+			why = b.fits(mk.x, mk.y, mk.storage, mk.grid(chunk, nb), true)
 		}
 	}
 	if why != "" {
@@ -275,9 +298,9 @@ func (b *Backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 	an, bn := b.newBuffer(bufferSize(na), tensorUsage), b.newBuffer(bufferSize(nb), tensorUsage)
 	dots := b.newBuffer(bufferSize(chunk*nb), tensorUsage)
 	defer func() {
-		an.Call("destroy")
-		bn.Call("destroy")
-		dots.Call("destroy")
+		b.doom(an)
+		b.doom(bn)
+		b.doom(dots)
 	}()
 	ok := true
 	for _, x := range []struct {
@@ -301,7 +324,7 @@ func (b *Backend) CosineTopK(vals, idx, a, bt kernels.Tensor, k int) {
 		bd.in(nil)
 		bd.in(nil)
 		bd.in(nil)
-		ok = bd.dispatch("matmul.wgsl", "const TRANS_B = true;\n", [3]int{ceilDiv(nb, 64), ceilDiv(rows, 64), 1},
+		ok = bd.dispatch(mk.file, mk.prefix, mk.grid(rows, nb),
 			params(rows, nb, c, false, false, false, false, r0*c))
 		if !ok {
 			break

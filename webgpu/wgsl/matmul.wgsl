@@ -3,7 +3,7 @@
 // work group computes a 64×64 block of C, each invocation a 4×4 sub-block (rows
 // 4ty…4ty+3, columns 4tx…4tx+3), staging 64×16 slices of A and 16×64 slices of B in
 // workgroup memory as vec4s (2 × 4352 bytes). Grid: (⌈N/64⌉, ⌈M/64⌉).
-// Epilogue (kernels.Epilogue): + bias[col]; GELU (gelu.wgsl, prepended); × gamma[col];
+// Epilogue (matmul_epilogue.wgsl, prepended): + bias[col]; GELU; × gamma[col];
 // + res[row, col]. Absent optional inputs are bound to a dummy buffer and flagged 0.
 // res never shares C's buffer here: the host copies an aliased residual first.
 // A starts offA elements into its buffer (CosineTopK runs on row chunks of A).
@@ -96,20 +96,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 			if (col >= N) {
 				continue;
 			}
-			var v = acc[i][j];
-			if (u.hasBias != 0u) {
-				v += bias[col];
-			}
-			if (u.doGELU != 0u) {
-				v = gelu(v);
-			}
-			if (u.hasGamma != 0u) {
-				v *= gamma[col];
-			}
-			if (u.hasRes != 0u) {
-				v += res[row * N + col];
-			}
-			C[row * N + col] = v;
+			epilogue(row, col, acc[i][j]);
 		}
 	}
 }
