@@ -63,14 +63,15 @@ func startWebAndChromium(t *testing.T, timeout time.Duration) (context.Context, 
 	return startChromiumOn(t, testWebHandler(t), timeout)
 }
 
-// startChromiumOn is startWebAndChromium serving h.
-func startChromiumOn(t *testing.T, h http.Handler, timeout time.Duration) (context.Context, string) {
+// startChromiumOn is startWebAndChromium serving h, with Chromium's extra options (e.g.
+// chromium.WebGPU()).
+func startChromiumOn(t *testing.T, h http.Handler, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, string) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not found: install Debian's chromium package (make deps) to run the browser test", chromiumPath)
 	}
 	addr := startWeb(t, h)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromium.Options(chromiumPath, t.TempDir())...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromium.Options(chromiumPath, t.TempDir(), extra...)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelT(); cancel(); cancelA() })
@@ -751,7 +752,8 @@ func differ(a []pageResult, b []float32, tol float64) bool {
 // and a corrupt file are refused with their reasons while the demo head stays in use; a
 // head written by 'ideal init-head' at another seed than the demo head's is taken, named
 // on the page, and the built-in sample's scores equal 'ideal score --json' with that head
-// (and differ from the demo head's, so the picked head is the one used).
+// (and differ from the demo head's, so the picked head is the one used); changing the
+// engine (the use-gpu box) keeps the picked head and scores the results again.
 func TestWebHeadFileInChromium(t *testing.T) {
 	ctx, url := startWebAndChromium(t, 3*time.Minute)
 	dir := t.TempDir()
@@ -828,6 +830,18 @@ func TestWebHeadFileInChromium(t *testing.T) {
 	webStep(t, err)
 	if painted != mask.Count() || painted == 0 {
 		t.Errorf("the canvas starts from %d mask pixels, the mask file has %d", painted, mask.Count())
+	}
+
+	// Changing the engine (the use-gpu box) starts a new one, which gets the picked head
+	// and scores the results shown again.
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.runs || 0)`))
+	webStep(t, err)
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("use-gpu"))))
+	webStep(t, pollJS(ctx, fmt.Sprintf(`Number(document.body.dataset.runs || 0) > %d || document.body.dataset.state === 'error'`, n), 10*time.Millisecond))
+	compareScores(t, "new engine, picked head", waitResults(t, ctx), scoreSampleWithCLI(t, good, nil), 2e-6)
+	if st, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('head-status').dataset.state + ': ' +
+		document.getElementById('head-status').textContent`)); err != nil || !strings.HasPrefix(st, "file: head-seed7.safetensors") {
+		t.Errorf("head after the engine changed: %q (%v); want the picked file", st, err)
 	}
 
 	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("head-demo"))))
@@ -1175,7 +1189,146 @@ func TestWebEngineProgressInChromium(t *testing.T) {
 	}
 	s = send(`{type: 'engine', backend: 'cpu/go', simd: false, workers: 1, isolated: false},
 		{type: 'progress', text: 'computing reference features'}`)
-	if !strings.Contains(s.Engine, "cpu/go, no SIMD, 1 worker, not cross-origin isolated") || !s.BlocksHidden {
+	if !strings.Contains(s.Engine, "CPU (cpu/go): no SIMD, 1 worker, not cross-origin isolated") || !s.BlocksHidden {
 		t.Errorf("after an engine message without SIMD and a progress message without blocks: %+v", s)
 	}
+	// WebGPU, its CPU fallbacks (each distinct one once, on one line), and the reason
+	// when WebGPU was asked for and not used.
+	type gpuShown struct {
+		Engine, Reason, Fallbacks    string
+		ReasonHidden, FallbackHidden bool
+	}
+	gpuSend := func(msgs string) gpuShown {
+		t.Helper()
+		g, err := chromedp.Run(ctx, chromedp.Evaluate[gpuShown](`(() => {
+			for (const data of [`+msgs+`]) worker.onmessage({data});
+			const $ = (id) => document.getElementById(id);
+			return {Engine: $('engine-info').textContent, Reason: $('engine-reason').textContent, Fallbacks: $('gpu-fallbacks').textContent,
+				ReasonHidden: $('engine-reason').hidden, FallbackHidden: $('gpu-fallbacks').hidden};
+		})()`))
+		webStep(t, err)
+		return g
+	}
+	g := gpuSend(`{type: 'engine', backend: 'webgpu/google', gpu: true, workers: 1, isolated: true, fallbacks: []},
+		{type: 'result', name: 'x.png', image_score: 0.5, grid: 1, map: new Float32Array([0.5]), overlay: new Uint8Array(0), ms: 3,
+			fallbacks: ['Softmax: too wide', 'GELU: no kernel']},
+		{type: 'result', name: 'y.png', image_score: 0.4, grid: 1, map: new Float32Array([0.4]), overlay: new Uint8Array(0), ms: 3,
+			fallbacks: ['Softmax: too wide']}`)
+	if g.Engine != "WebGPU (webgpu/google)" || !g.ReasonHidden || g.FallbackHidden ||
+		strings.Count(g.Fallbacks, "Softmax: too wide") != 1 || strings.Count(g.Fallbacks, "GELU: no kernel") != 1 {
+		t.Errorf("after a WebGPU engine message and results with fallbacks: %+v", g)
+	}
+	if hasGPU, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!navigator.gpu && document.getElementById('use-gpu').checked`)); err != nil {
+		t.Fatalf("chromium: %v", err)
+	} else if hasGPU {
+		g = gpuSend(`{type: 'engine', backend: 'cpu/wasm-simd128', simd: true, gpu: false, gpu_reason: 'no adapter', workers: 2, isolated: true}`)
+		if !strings.HasPrefix(g.Engine, "CPU (cpu/wasm-simd128)") || g.ReasonHidden || !strings.Contains(g.Reason, "WebGPU not used: no adapter") {
+			t.Errorf("WebGPU asked for, the CPU in use: %+v; want the reason shown", g)
+		}
+	}
+}
+
+// pageMapsJS reads the anomaly maps of the result cards, in the order of the run's
+// queries.
+const pageMapsJS = `cards.slice().sort((a, b) => a.index - b.index).map(c => Array.from(c.map))`
+
+// pageEngineState is the engine line's state, backend and text, and the WebGPU fallbacks
+// the page lists.
+type pageEngineState struct {
+	State, Backend, Text, Reason string
+	Fallbacks                    []string
+}
+
+func readPageEngine(t *testing.T, ctx context.Context) pageEngineState {
+	t.Helper()
+	e, err := chromedp.Run(ctx, chromedp.Evaluate[pageEngineState](`(() => { const $ = (id) => document.getElementById(id);
+		const d = $('engine-info').dataset;
+		return {State: d.state || '', Backend: d.backend || '', Text: $('engine-info').textContent, Reason: $('engine-reason').textContent,
+			Fallbacks: JSON.parse($('gpu-fallbacks').dataset.fallbacks || '[]')}; })()`))
+	webStep(t, err)
+	return e
+}
+
+// TestWebGPUSampleInChromium scores the built-in sample in Chromium with a WebGPU adapter
+// (SwiftShader's, on the CPU): the page runs the engine on WebGPU, with no op falling
+// back to the CPU; unticking "use-gpu" restarts the engine on the CPU and scores the
+// sample again. Both runs give the same scores and anomaly maps (within 1e-4) and the
+// scores of 'ideal score --json'.
+func TestWebGPUSampleInChromium(t *testing.T) {
+	const tol = 1e-4
+	ctx, url := startChromiumOn(t, testWebHandler(t), 5*time.Minute, chromium.WebGPU()...)
+	defer watchCSP(ctx)(t)
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const b = document.getElementById('use-gpu');
+		return 'checked ' + b.checked + ', disabled ' + b.disabled + ', navigator.gpu ' + !!navigator.gpu; })()`))
+	webStep(t, err)
+	if box != "checked true, disabled false, navigator.gpu true" {
+		t.Fatalf("use-gpu box: %s; want it ticked and enabled in a browser with WebGPU", box)
+	}
+	webStep(t, pollJS(ctx, `document.getElementById('engine-info').dataset.state === 'reported'`, 10*time.Millisecond))
+	if e := readPageEngine(t, ctx); !strings.HasPrefix(e.Backend, "webgpu/") || !strings.HasPrefix(e.Text, "WebGPU (webgpu/") {
+		t.Fatalf("engine %+v: want WebGPU", e)
+	}
+	start := time.Now()
+	gpuResults := runInPage(t, ctx, "sample")
+	gpuTime := time.Since(start)
+	gpuMaps, err := chromedp.Run(ctx, chromedp.Evaluate[[][]float64](pageMapsJS))
+	webStep(t, err)
+	gpuEngine := readPageEngine(t, ctx)
+	if !strings.HasPrefix(gpuEngine.Backend, "webgpu/") {
+		t.Fatalf("engine after the run %+v: want WebGPU", gpuEngine)
+	}
+	for _, f := range gpuEngine.Fallbacks {
+		t.Errorf("WebGPU ran an op on the CPU: %s", f)
+	}
+
+	// Untick the box: the engine starts again on the CPU and scores the sample again.
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Number(document.body.dataset.runs || 0)`))
+	webStep(t, err)
+	start = time.Now()
+	webStep(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("use-gpu"))))
+	webStep(t, pollJS(ctx, fmt.Sprintf(`(Number(document.body.dataset.runs || 0) > %d && document.getElementById('engine-info').dataset.backend.startsWith('cpu/')) ||
+		document.body.dataset.state === 'error'`, n), 10*time.Millisecond))
+	cpuResults := waitResults(t, ctx)
+	cpuTime := time.Since(start)
+	cpuMaps, err := chromedp.Run(ctx, chromedp.Evaluate[[][]float64](pageMapsJS))
+	webStep(t, err)
+	checkEngine(t, ctx, true)
+	if e := readPageEngine(t, ctx); len(e.Fallbacks) > 0 || e.Reason != "" {
+		t.Errorf("engine on the CPU %+v: want no WebGPU fallbacks or reason shown", e)
+	}
+
+	queries := engine.Sample().Queries
+	if len(gpuResults) != len(queries) || len(cpuResults) != len(queries) || len(gpuMaps) != len(queries) || len(cpuMaps) != len(queries) {
+		t.Fatalf("WebGPU: %d results, %d maps; CPU: %d results, %d maps; want %d", len(gpuResults), len(gpuMaps), len(cpuResults), len(cpuMaps), len(queries))
+	}
+	for i, q := range queries {
+		g, c := gpuResults[i], cpuResults[i]
+		if g.Name != q.Name || c.Name != q.Name {
+			t.Errorf("query %d: WebGPU result %s, CPU result %s, want %s", i, g.Name, c.Name, q.Name)
+		}
+		if d := math.Abs(g.Score - c.Score); d > tol {
+			t.Errorf("%s: image score WebGPU %.7f, CPU %.7f (|diff| %.2g > %.0e)", q.Name, g.Score, c.Score, d, tol)
+		}
+		if len(gpuMaps[i]) != len(cpuMaps[i]) || len(gpuMaps[i]) == 0 {
+			t.Errorf("%s: map of %d values on WebGPU, %d on the CPU", q.Name, len(gpuMaps[i]), len(cpuMaps[i]))
+			continue
+		}
+		var maxMap float64
+		for j := range gpuMaps[i] {
+			maxMap = max(maxMap, math.Abs(gpuMaps[i][j]-cpuMaps[i][j]))
+		}
+		if maxMap > tol {
+			t.Errorf("%s: anomaly maps differ by up to %.2g between WebGPU and the CPU (> %.0e)", q.Name, maxMap, tol)
+		}
+		if g.MS <= 0 || c.MS <= 0 {
+			t.Errorf("%s: time per query shown as %v ms on WebGPU, %v ms on the CPU", q.Name, g.MS, c.MS)
+		}
+		t.Logf("%s: score WebGPU %.7f, CPU %.7f; max |map diff| %.2g; time per query WebGPU %.0f ms, CPU %.0f ms",
+			q.Name, g.Score, c.Score, maxMap, g.MS, c.MS)
+	}
+	cli := scoreSampleWithCLI(t, "", nil)
+	compareScores(t, "WebGPU", gpuResults, cli, tol)
+	compareScores(t, "CPU", cpuResults, cli, tol)
+	t.Logf("engine %q: sample run in %v; after unticking use-gpu, %v (engine start and run)", gpuEngine.Text, gpuTime.Round(time.Millisecond), cpuTime.Round(time.Millisecond))
 }

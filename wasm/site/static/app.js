@@ -1,11 +1,22 @@
 // Page logic: collects the inputs, sends them to the worker, shows the results, and lets
 // the user paint the abnormal reference's defect mask. All computing happens in the worker.
 const $ = (id) => document.getElementById(id);
-const worker = new EnginePool();
+// The engine: a pool of workers (pool.js), made at the end of this file and made again
+// when the "use-gpu" box changes. It runs on WebGPU when the box is ticked and the
+// browser has an adapter, else on the CPU.
+let worker = null;
+const hasWebGPU = typeof navigator.gpu !== 'undefined';
+if (!hasWebGPU) {
+  $('use-gpu').checked = false;
+  $('use-gpu').disabled = true;
+  $('use-gpu-hint').textContent = 'This browser has no WebGPU: the engine runs on the CPU (WebAssembly).';
+}
 function setState(s, text) {
   document.body.dataset.state = s;
   $('status').textContent = text || s;
   $('results').setAttribute('aria-busy', s === 'scoring' ? 'true' : 'false');
+  // The engine is not changed during a run.
+  $('use-gpu').disabled = !hasWebGPU || s === 'scoring';
 }
 setState('idle');
 const readFile = (f) => f.arrayBuffer().then(b => new Uint8Array(b));
@@ -28,7 +39,11 @@ $('backbone').addEventListener('change', () => { backboneKey = null; });
 $('size').addEventListener('change', () => { backboneKey = null; });
 
 // The head: checked by the worker when picked; the page says which one is in use.
+// headFile is the head file in use (null: the demo head), headAsked the last one sent
+// (sent again to a new engine while the worker has not answered).
+let headFile = null, headAsked = null;
 async function sendHead(file) {
+  headAsked = file;
   $('head-error').textContent = '';
   $('head-status').dataset.state = 'loading';
   try {
@@ -160,8 +175,14 @@ function track(p) {
   p.catch(e => { $('paint-info').textContent = 'cannot read: ' + e; }).finally(() => pending.delete(p));
 }
 const decodeReplies = []; // resolvers, in the order of the requests (the worker answers in order)
+const decodeJobs = []; // the requests not answered yet (sent again to a new engine)
 function decode(job) {
-  return new Promise(resolve => { decodeReplies.push(resolve); worker.postMessage(Object.assign({type: 'decode'}, job)); });
+  return new Promise(resolve => {
+    const j = Object.assign({type: 'decode'}, job);
+    decodeReplies.push(resolve);
+    decodeJobs.push(j);
+    worker.postMessage(j);
+  });
 }
 $('abnormal').addEventListener('change', () => track((async () => {
   paint.bits = null;
@@ -176,15 +197,35 @@ $('mask').addEventListener('change', () => track((async () => {
 })()));
 
 // The engine in use, from the pool's 'engine' message; an engine that does not send one
-// is said to be unreported once it has answered.
+// is said to be unreported once it has answered. When WebGPU was asked for and the
+// engine runs on the CPU, #engine-reason says why.
 function showEngine(m) {
   const e = $('engine-info');
   const workers = Number(m.workers) || 1;
-  e.textContent = [m.backend || 'unknown backend', m.simd ? 'SIMD' : 'no SIMD',
-    workers === 1 ? '1 worker' : `${workers} workers`,
-    m.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'].join(', ');
-  Object.assign(e.dataset, {state: 'reported', backend: String(m.backend || ''), simd: String(!!m.simd),
-    workers: String(workers), isolated: String(!!m.isolated)});
+  const backend = String(m.backend || '');
+  const gpu = m.gpu === true || backend.startsWith('webgpu/');
+  e.textContent = gpu ? `WebGPU (${backend})` : `CPU (${backend || 'unknown backend'}): ` +
+    [m.simd ? 'WebAssembly SIMD' : 'no SIMD', workers === 1 ? '1 worker' : `${workers} workers`,
+      m.isolated ? 'cross-origin isolated' : 'not cross-origin isolated'].join(', ');
+  Object.assign(e.dataset, {state: 'reported', backend, simd: String(!!m.simd),
+    workers: String(workers), isolated: String(!!m.isolated), gpu: String(gpu)});
+  const why = !gpu && engineMode !== 'off' && m.gpu_reason ? 'WebGPU not used: ' + m.gpu_reason : '';
+  $('engine-reason').textContent = why;
+  $('engine-reason').hidden = !why;
+  showFallbacks(m.fallbacks);
+}
+// showFallbacks adds the distinct reasons WebGPU ran ops on the CPU to the one warning
+// line that lists them (data-fallbacks: the list as JSON).
+let gpuFallbacks = new Set();
+function showFallbacks(list) {
+  const n = gpuFallbacks.size;
+  for (const f of list || []) gpuFallbacks.add(String(f));
+  const w = $('gpu-fallbacks');
+  w.dataset.fallbacks = JSON.stringify([...gpuFallbacks]);
+  if (gpuFallbacks.size === n && n) return;
+  w.textContent = gpuFallbacks.size ? 'warning: on WebGPU, these operations ran on the CPU instead (slower): ' +
+    [...gpuFallbacks].join('; ') : '';
+  w.hidden = gpuFallbacks.size === 0;
 }
 function engineAnswered() {
   const e = $('engine-info');
@@ -403,7 +444,7 @@ function addResult(m) {
   Object.assign(card.dataset, {name: m.name, score: String(m.image_score), ms: String(m.ms),
     forwards: String(m.forwards), index: String(index), grid: String(g)});
   drawHeatmap(heat, map, g);
-  const c = {el: card, score: m.image_score, index, ms: m.ms, contour, up: null, w: 0, h: 0};
+  const c = {el: card, score: m.image_score, index, ms: m.ms, map, contour, up: null, w: 0, h: 0};
   // The contour canvas has the overlay's shape, at most 320 pixels on its long side.
   overlay.addEventListener('load', () => {
     const W = overlay.naturalWidth, H = overlay.naturalHeight, s = Math.min(1, 320 / Math.max(W, H));
@@ -426,20 +467,26 @@ function addResult(m) {
   showSummary();
 }
 
-// Runs: the last run's normals and queries are kept for "re-score with this mask".
+// Runs: the last run's normals and queries are kept for "re-score with this mask", its
+// job for running it again on a new engine.
 let lastRun = null;
+let lastJob = null; // {job (without the backbone fields), queries}
 let runTotal = 0;
 let runStart = 0;
 async function run(normals, queries, withAbnormal) {
   while (pending.size) await Promise.allSettled([...pending]);
-  const job = Object.assign({type: 'run', normals, queries: queries.map(q => ({name: q.name, bytes: q.bytes})),
-    abnormals: [], masks: []}, await backboneFields());
+  const job = {type: 'run', normals, queries: queries.map(q => ({name: q.name, bytes: q.bytes})), abnormals: [], masks: []};
   if (withAbnormal) {
     if (!paint.bits) throw new Error('the abnormal reference could not be read (see the mask panel)');
     job.abnormals = [paint.abnormal];
     job.masks = [paintedMask()];
   }
   lastRun = {normals, queries, withAbnormal};
+  await startRun(job, queries);
+}
+async function startRun(job, queries) {
+  lastJob = {job, queries};
+  job = Object.assign({}, job, await backboneFields());
   document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   clearResults();
   runQueries = queries.map(q => ({name: q.name, type: q.type || '', bytes: q.bytes, url: null, taken: false}));
@@ -469,7 +516,7 @@ $('sample').addEventListener('click', guarded(async () => {
   engineStarting();
   worker.postMessage({type: 'sample'});
 }));
-worker.onmessage = (ev) => {
+function onEngineMessage(ev) {
   const m = ev.data;
   if (m.backboneFailed) backboneKey = null; // nothing loaded: send the backbone again next time
   switch (m.type) {
@@ -484,6 +531,7 @@ worker.onmessage = (ev) => {
     break;
   }
   case 'decoded':
+    decodeJobs.shift();
     if (m.error) $('paint-info').textContent = 'cannot read: ' + m.error;
     else {
       if (m.image) setPainting(m.abnormal, m.image, null);
@@ -493,7 +541,10 @@ worker.onmessage = (ev) => {
     break;
   case 'head':
     document.body.dataset.headMessages = String(Number(document.body.dataset.headMessages || 0) + 1);
-    if (m.head) headLoaded(m.head, m.name);
+    if (m.head) {
+      headFile = m.head.demo ? null : headAsked;
+      headLoaded(m.head, m.name);
+    }
     if (m.error) headRefused(m.error);
     break;
   case 'progress':
@@ -505,6 +556,7 @@ worker.onmessage = (ev) => {
     $('warnings').append(el('li', {text: 'warning: ' + m.text}));
     break;
   case 'result':
+    showFallbacks(m.fallbacks);
     addResult(m);
     showQueryProgress(cards.length, Math.max(runTotal, cards.length));
     showBlocks(null, 0);
@@ -520,4 +572,38 @@ worker.onmessage = (ev) => {
     break;
   }
   if (m.type !== 'engine' && m.type !== 'progress') engineAnswered();
-};
+}
+
+// Starting the engine, and starting it again when the "use-gpu" box changes: the new
+// pool has no session, so the page sends it what the old one held (the decodes not
+// answered yet, the head file, the backbone with the next job) and, when results are
+// shown, runs their job again on the new backend.
+let engineMode = 'off';
+function startEngine() {
+  engineMode = $('use-gpu').checked ? 'auto' : 'off';
+  worker = new EnginePool({gpu: engineMode});
+  worker.onmessage = onEngineMessage;
+}
+$('use-gpu').addEventListener('change', async () => {
+  if (document.body.dataset.state === 'scoring') return; // the box is disabled then
+  worker.terminate();
+  startEngine();
+  backboneKey = null;
+  gpuFallbacks = new Set();
+  showFallbacks([]);
+  $('engine-reason').hidden = true;
+  const e = $('engine-info');
+  e.dataset.state = 'starting';
+  e.dataset.backend = '';
+  e.textContent = 'starting again ' + (engineMode === 'off' ? 'on the CPU' : 'on WebGPU when available');
+  for (const j of decodeJobs) worker.postMessage(j);
+  const rerun = lastJob && cards.length > 0;
+  if (rerun) setState('scoring', 'starting the engine again');
+  try {
+    // A head being checked is sent again (null: the demo head, to end its 'loading').
+    const loading = $('head-status').dataset.state === 'loading';
+    if (loading || headFile) await sendHead(loading ? headAsked : headFile);
+    if (rerun) await startRun(lastJob.job, lastJob.queries);
+  } catch (err) { setState('error', 'error: ' + String(err && err.message || err)); }
+});
+startEngine();
