@@ -4,6 +4,7 @@ package webgpu
 
 import (
 	"flag"
+	"strings"
 	"testing"
 
 	"github.com/ideal-fsad/ideal/kernels/kernelbench"
@@ -70,4 +71,41 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkMatMulVariants times the tiled and the direct MatMul kernels on the same
+// adapter, on the ViT-S/14 Linear layers and one block at -webgpu.size: the measure
+// behind matmulKernel's choice.
+func BenchmarkMatMulVariants(b *testing.B) {
+	be := newBackend(b)
+	defer be.Close()
+	cpuAdapter := be.cpuAdapter
+	defer func() { be.cpuAdapter = cpuAdapter }()
+	for _, c := range kernelbench.Cases(*benchSize) {
+		if !strings.HasPrefix(c.Name, "MatMul/") && !strings.HasPrefix(c.Name, "Block/") {
+			continue
+		}
+		for _, direct := range []bool{false, true} {
+			be.cpuAdapter = direct // the direct kernel runs where matmulKernel sees a CPU adapter
+			name := c.Name + "/tiled"
+			if direct {
+				name = c.Name + "/direct"
+			}
+			b.Run(name, func(b *testing.B) {
+				run, cleanup, err := c.Setup(be)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer cleanup()
+				if _, err := run(true); err != nil { // compiles the pipelines
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := run(false); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -14,6 +14,19 @@
 // the parity suite that stays near a normalised MSE of 1e-14 against the float64
 // reference (wgsl/nve.wgsl says how).
 //
+// Submission: ops are recorded, not run one by one: every dispatch goes into one
+// open compute pass of one command encoder (WebGPU orders the dispatches of a pass),
+// which is submitted when the host needs a result (Download), before a write into a
+// buffer the recorded work uses, and every 64 dispatches so the GPU starts on a long
+// pass. A backbone forward is thus a few submits and one read-back of its output.
+//
+// Kernel variants by adapter: on an adapter that runs shaders on the CPU (SwiftShader,
+// what headless Chromium without a GPU gives, or the fallback adapter) MatMul uses
+// wgsl/matmul_direct.wgsl, which reads its operands straight from the buffers with no
+// workgroup memory and no barriers: there, barriers cost more than the reuse they buy
+// (3–4× faster per transformer block, BenchmarkKernels). On a GPU the tiled
+// wgsl/matmul.wgsl runs, as the GL backend's matmul.comp.
+//
 // Blocking: Download (and a CPU fallback, which downloads its inputs) waits for a
 // JavaScript promise (GPUBuffer.mapAsync), which a Go goroutine may do in js/wasm:
 // the runtime yields to the event loop. It must not happen inside a synchronous
