@@ -110,16 +110,22 @@ func TestOpsOnGPU(t *testing.T) {
 	const m, k, n = 70, 96, 130
 	a := up(randn(m*k), m, k)
 	bias, gamma := up(randn(n), n), up(randn(n), n)
-	for _, transB := range []bool{false, true} {
+	cpuAdapter := b.cpuAdapter
+	for _, v := range []struct {
+		name           string
+		transB, direct bool // direct: matmul_direct.wgsl where it applies, as on a CPU adapter
+	}{{"tiled", false, false}, {"tiled_transB", true, false}, {"direct_transB", true, true}} {
+		b.cpuAdapter = v.direct
 		w := up(randn(k*n), k, n)
-		if transB {
+		if v.transB {
 			w = up(randn(k*n), n, k)
 		}
 		x := up(randn(m*n), m, n) // in-place residual: x ← x + γ ⊙ GELU(a w + bias)
-		b.MatMul(x.g, a.g, w.g, transB, kernels.Epilogue{Bias: bias.g, GELU: true, Gamma: gamma.g, Residual: x.g})
-		ref.MatMul(x.r, a.r, w.r, transB, kernels.Epilogue{Bias: bias.r, GELU: true, Gamma: gamma.r, Residual: x.r})
-		check("MatMul/inplace_residual_gelu_trans="+map[bool]string{false: "false", true: "true"}[transB], x)
+		b.MatMul(x.g, a.g, w.g, v.transB, kernels.Epilogue{Bias: bias.g, GELU: true, Gamma: gamma.g, Residual: x.g})
+		ref.MatMul(x.r, a.r, w.r, v.transB, kernels.Epilogue{Bias: bias.r, GELU: true, Gamma: gamma.r, Residual: x.r})
+		check("MatMul/inplace_residual_gelu_"+v.name, x)
 	}
+	b.cpuAdapter = cpuAdapter
 	x := up(randn(m*n), m, n)
 	lg, lb := up(randn(n), n), up(randn(n), n)
 	b.LayerNorm(x.g, x.g, lg.g, lb.g, 1e-6)

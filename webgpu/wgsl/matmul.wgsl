@@ -3,28 +3,13 @@
 // work group computes a 64×64 block of C, each invocation a 4×4 sub-block (rows
 // 4ty…4ty+3, columns 4tx…4tx+3), staging 64×16 slices of A and 16×64 slices of B in
 // workgroup memory as vec4s (2 × 4352 bytes). Grid: (⌈N/64⌉, ⌈M/64⌉).
-// Epilogue (matmul_epilogue.wgsl, prepended): + bias[col]; GELU; × gamma[col];
+// The parameters u, the bindings C, bias, gamma, res and the epilogue are in
+// matmul_epilogue.wgsl (prepended): + bias[col]; GELU; × gamma[col];
 // + res[row, col]. Absent optional inputs are bound to a dummy buffer and flagged 0.
 // res never shares C's buffer here: the host copies an aliased residual first.
 // A starts offA elements into its buffer (CosineTopK runs on row chunks of A).
-struct Params {
-	M: u32,
-	N: u32,
-	K: u32,
-	hasBias: u32,
-	doGELU: u32,
-	hasGamma: u32,
-	hasRes: u32,
-	offA: u32,
-}
-
-@group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> res: array<f32>;
 
 // As[k][r/4][r%4] = A[m0 + r, k0 + k]; Bs[k][c/4][c%4] = B[k0 + k, n0 + c] (or
 // B[n0 + c, k0 + k]). Rows padded by one vec4 against bank conflicts.

@@ -4,26 +4,11 @@
 // multiple of 4 so that A and B are read as vec4s along K. Each invocation of an 8×8
 // work group computes a 4×4 block of C (rows 4y…4y+3, columns 4x…4x+3 within the
 // group's 32×32 block) from four rows of A and four of B, straight from the buffers.
-// Grid: (⌈N/32⌉, ⌈M/32⌉). Same bindings and epilogue as matmul.wgsl (offA counts
+// Grid: (⌈N/32⌉, ⌈M/32⌉). The parameters, the other bindings and the epilogue are
+// matmul_epilogue.wgsl's, prepended, as for matmul.wgsl (offA counts
 // floats and is a multiple of 4).
-struct Params {
-	M: u32,
-	N: u32,
-	K: u32,
-	hasBias: u32,
-	doGELU: u32,
-	hasGamma: u32,
-	hasRes: u32,
-	offA: u32,
-}
-
-@group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> res: array<f32>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
