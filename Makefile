@@ -19,6 +19,7 @@ build: deps wasm
 
 vet: deps
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet $(JSWASM)
 
 # Pure-Go parts: no cgo; and the library for js/wasm.
 purego:
