@@ -69,8 +69,9 @@ type config struct{ be kernels.Backend }
 
 // WithBackend runs the session on be, which stays the caller's to close (Close leaves
 // it), instead of the session's own single-threaded CPU backend on the build's best
-// path (in the page: WebAssembly SIMD128 when built with GOEXPERIMENT=simd): e.g. a
-// test comparing the engine's results with other surfaces' on one backend.
+// path (in the page: WebAssembly SIMD128 when built with GOEXPERIMENT=simd): the page's
+// WebGPU backend (wasm/main, idealUseGPU), or a test comparing the engine's results with
+// other surfaces' on one backend.
 func WithBackend(be kernels.Backend) Option { return func(c *config) { c.be = be } }
 
 // NewDemo returns a session with the built-in demo backbone and a seeded random head.
