@@ -13,7 +13,7 @@
 #    what it keeps on the CPU), interleaved (ours, ort-web). Without a GPU, Chromium's adapter is
 #    SwiftShader's (software, on the CPU). On a shared 2-core machine ort-web took 16-35 s per
 #    forward at 112 (its side about 1.5-3 min: load, warm-up, 3 runs) and 57-156 s at 224 (4-8.5
-#    min), ours 2.8 s and 7.4 s; hence 112 by default, 224 with BENCH_WEBGPU_SIZE=224 and a
+#    min), ours 1.5-2.8 s and 6.4-7.4 s; hence 112 by default, 224 with BENCH_WEBGPU_SIZE=224 and a
 #    larger BENCH_WEBGPU_TIMEOUT. Each side is capped at BENCH_WEBGPU_TIMEOUT seconds per round;
 #    a side that fails or runs out of time gets a row saying why, and the wasm table stands.
 #    On a real GPU set IDEAL_CHROMIUM_GPU=1 (both sides then start Chromium without
