@@ -141,7 +141,8 @@ func New(ctx context.Context) (*Backend, error) {
 	if nav.IsUndefined() || nav.Get("gpu").IsUndefined() {
 		return nil, fmt.Errorf("%w: navigator.gpu is missing (not a browser, or WebGPU is off: Chromium on Linux needs --enable-unsafe-webgpu)", ErrUnavailable)
 	}
-	adapter, err := await(ctx, nav.Get("gpu").Call("requestAdapter"))
+	// A laptop with two GPUs gives its discrete one.
+	adapter, err := await(ctx, nav.Get("gpu").Call("requestAdapter", map[string]any{"powerPreference": "high-performance"}))
 	if err != nil {
 		return nil, fmt.Errorf("%w: requestAdapter: %v", ErrUnavailable, err)
 	}
@@ -237,6 +238,10 @@ func (b *Backend) fail(err error) {
 // Name implements kernels.Backend: "webgpu/<adapter vendor>" (e.g. "webgpu/google"
 // for SwiftShader).
 func (b *Backend) Name() string { return b.name }
+
+// Software says whether the adapter runs shaders on the CPU (SwiftShader, the fallback
+// adapter): correct, and slower than the CPU backend on the same cores.
+func (b *Backend) Software() bool { return b.cpuAdapter }
 
 // Limits returns the device limits the kernels are sized against.
 func (b *Backend) Limits() Limits { return b.limits }

@@ -1250,15 +1250,24 @@ func readPageEngine(t *testing.T, ctx context.Context) pageEngineState {
 }
 
 // TestWebGPUSampleInChromium scores the built-in sample in Chromium with a WebGPU adapter
-// (SwiftShader's, on the CPU): the page runs the engine on WebGPU, with no op falling
-// back to the CPU; unticking "use-gpu" restarts the engine on the CPU and scores the
-// sample again. Both runs give the same scores and anomaly maps (within 1e-4) and the
+// (SwiftShader's, on the CPU). By default the page leaves that software adapter for the
+// faster CPU engine and says why; with ?webgpu=on it runs the engine on WebGPU, with no
+// op falling back to the CPU; unticking "use-gpu" restarts the engine on the CPU and
+// scores the sample again. Both runs give the same scores and anomaly maps (within 1e-4) and the
 // scores of 'ideal score --json'.
 func TestWebGPUSampleInChromium(t *testing.T) {
 	const tol = 1e-4
 	ctx, url := startChromiumOn(t, testWebHandler(t), 5*time.Minute, chromium.WebGPU()...)
 	defer watchCSP(ctx)(t)
+	// By default the page skips a software adapter (SwiftShader here), slower than the
+	// CPU engine, and says so.
 	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("sample"))))
+	webStep(t, pollJS(ctx, `document.getElementById('engine-info').dataset.state === 'reported'`, 10*time.Millisecond))
+	if e := readPageEngine(t, ctx); !strings.HasPrefix(e.Backend, "cpu/") || !strings.Contains(e.Reason, "software") {
+		t.Fatalf("engine %+v on a software adapter: want the CPU, with the reason", e)
+	}
+	// ?webgpu=on runs on it anyway: what this test checks.
+	webStep(t, chromedp.Do(ctx, chromedp.Navigate(url+"?webgpu=on"), chromedp.WaitVisible(chromedp.ID("sample"))))
 	box, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const b = document.getElementById('use-gpu');
 		return 'checked ' + b.checked + ', disabled ' + b.disabled + ', navigator.gpu ' + !!navigator.gpu; })()`))
 	webStep(t, err)

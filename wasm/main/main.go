@@ -9,8 +9,10 @@
 // resolves to a JS object with either the result fields or "error".
 //
 //	idealUseGPU(mode)                     -> {backend, simd, gpu, gpu_reason}   (mode "auto": WebGPU when the
-//	                                         browser has an adapter, else the CPU; "on": WebGPU or an error;
-//	                                         "off": the CPU. Sessions made afterwards run on it.)
+//	                                         browser has a hardware adapter, else the CPU (a software adapter,
+//	                                         SwiftShader, is many times slower than the CPU engine); "on":
+//	                                         WebGPU on any adapter, or an error; "off": the CPU. Sessions made
+//	                                         afterwards run on it.)
 //	idealInitDemo()                       -> {}   (the built-in seeded random demo backbone, S = 224)
 //	idealLoadBackbone(bytes, size)        -> {}   (a weight file's bytes; S = size, default 224)
 //	idealLoadHead(bytes or null)          -> {demo, m, c, topk, topr, alpha, heads}   (null: the seeded demo head)
@@ -359,6 +361,11 @@ func useGPU(_ js.Value, a []js.Value) any {
 			if mode == "on" {
 				return fail(err)
 			}
+			break
+		}
+		if mode == "auto" && b.Software() {
+			setGPU(nil, fmt.Sprintf("the browser's WebGPU adapter runs on the CPU (%s, software), slower than the CPU engine; add ?webgpu=on to the page's address to use it anyway", b.Name()))
+			b.Close()
 			break
 		}
 		setGPU(b, "")

@@ -580,7 +580,10 @@ function onEngineMessage(ev) {
 // shown, runs their job again on the new backend.
 let engineMode = 'off';
 function startEngine() {
-  engineMode = $('use-gpu').checked ? 'auto' : 'off';
+  // ?webgpu=on: WebGPU on any adapter, a software one (SwiftShader) too, which 'auto' skips
+  // as slower than the CPU engine.
+  const force = new URLSearchParams(location.search).get('webgpu') === 'on';
+  engineMode = $('use-gpu').checked ? (force ? 'on' : 'auto') : 'off';
   worker = new EnginePool({gpu: engineMode});
   worker.onmessage = onEngineMessage;
 }
