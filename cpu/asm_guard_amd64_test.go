@@ -3,7 +3,6 @@
 package cpu
 
 import (
-	"fmt"
 	"testing"
 )
 
@@ -20,12 +19,7 @@ func TestVectorGuards(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2+FMA on this CPU")
 	}
-	type op struct {
-		name string
-		run  func(dst []float32, n int)
-		step int // the assembly's length unit; 0: the Vec wrapper, any length
-	}
-	ops := []op{
+	ops := []vectorOp{
 		{"geluAVX2", func(d []float32, n int) { geluAVX2(&d[0], &ramp(n, 0.5)[0], n) }, 8},
 		{"geluVec", func(d []float32, n int) { geluVec(d, ramp(n, 0.5)) }, 0},
 		{"expShiftSumAVX2", func(d []float32, n int) { expShiftSumAVX2(&d[0], &ramp(n, 0.5)[0], n, 1) }, 8},
@@ -41,24 +35,12 @@ func TestVectorGuards(t *testing.T) {
 	}
 	if hasAVX512 {
 		ops = append(ops,
-			op{"geluAVX512", func(d []float32, n int) { geluAVX512(&d[0], &ramp(n, 0.5)[0], n) }, 16},
-			op{"geluVec512", func(d []float32, n int) { geluVec512(d, ramp(n, 0.5)) }, 0},
-			op{"expShiftSumAVX512", func(d []float32, n int) { expShiftSumAVX512(&d[0], &ramp(n, 0.5)[0], n, 1) }, 16},
-			op{"expShiftSumVec512", func(d []float32, n int) { expShiftSumVec512(d, ramp(n, 0.5), 1) }, 0})
+			vectorOp{"geluAVX512", func(d []float32, n int) { geluAVX512(&d[0], &ramp(n, 0.5)[0], n) }, 16},
+			vectorOp{"geluVec512", func(d []float32, n int) { geluVec512(d, ramp(n, 0.5)) }, 0},
+			vectorOp{"expShiftSumAVX512", func(d []float32, n int) { expShiftSumAVX512(&d[0], &ramp(n, 0.5)[0], n, 1) }, 16},
+			vectorOp{"expShiftSumVec512", func(d []float32, n int) { expShiftSumVec512(d, ramp(n, 0.5), 1) }, 0})
 	}
-	for _, o := range ops {
-		sizes := []int{1, 7, 9, 15, 17, 31, 33, 63, 65, 257}
-		if o.step > 0 {
-			sizes = []int{o.step, 2 * o.step, 3 * o.step, 8 * o.step, 129 * o.step}
-		}
-		for _, n := range sizes {
-			name := fmt.Sprintf("%s/n%d", o.name, n)
-			buf, out := guarded(n)
-			o.run(out, n)
-			checkWritten(t, name, out)
-			checkGuards(t, name, buf, window(n))
-		}
-	}
+	checkVectorGuards(t, ops)
 }
 
 // TestAxpy64Guards is TestVectorGuards for the float64 axpy (the one float64 routine

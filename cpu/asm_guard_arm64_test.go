@@ -3,7 +3,6 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 	"testing"
 )
@@ -14,12 +13,7 @@ import (
 // assembly alone) and on odd lengths (assembly plus the Go tail): writes stay in
 // the output window and reach all of it.
 func TestVectorGuards(t *testing.T) {
-	type op struct {
-		name string
-		run  func(dst []float32, n int)
-		step int // the assembly's length unit; 0: the Vec wrapper, any length
-	}
-	ops := []op{
+	ops := []vectorOp{
 		{"geluNEON", func(d []float32, n int) { geluNEON(&d[0], &ramp(n, 0.5)[0], n) }, 8},
 		{"geluVec", func(d []float32, n int) { geluVec(d, ramp(n, 0.5)) }, 0},
 		{"expShiftSumNEON", func(d []float32, n int) { expShiftSumNEON(&d[0], &ramp(n, 0.5)[0], n, 1) }, 8},
@@ -29,19 +23,7 @@ func TestVectorGuards(t *testing.T) {
 		{"addVec", func(d []float32, n int) { copy(d, ramp(n, 1)); addVec(d, ramp(n, 2)) }, 0},
 		{"mulVec", func(d []float32, n int) { copy(d, ramp(n, 1)); mulVec(d, ramp(n, 2)) }, 0},
 	}
-	for _, o := range ops {
-		sizes := []int{1, 7, 9, 15, 17, 31, 33, 63, 65, 257}
-		if o.step > 0 {
-			sizes = []int{o.step, 2 * o.step, 3 * o.step, 8 * o.step, 129 * o.step}
-		}
-		for _, n := range sizes {
-			name := fmt.Sprintf("%s/n%d", o.name, n)
-			buf, out := guarded(n)
-			o.run(out, n)
-			checkWritten(t, name, out)
-			checkGuards(t, name, buf, window(n))
-		}
-	}
+	checkVectorGuards(t, ops)
 }
 
 // TestVectorInputGuards checks the reductions for reads past either end of their

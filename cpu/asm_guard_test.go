@@ -283,3 +283,52 @@ func checkTile(t *testing.T, name string, c, old []float32, ldc, mv, nv, kc int,
 		}
 	}
 }
+
+// vectorOp is a vector routine under guard: run writes n outputs into dst; step is the
+// assembly's length unit (0: a Vec wrapper, any length).
+type vectorOp struct {
+	name string
+	run  func(dst []float32, n int)
+	step int
+}
+
+// checkVectorGuards runs each op on exact multiples of its step (the assembly alone)
+// or, for a wrapper, on odd lengths (assembly plus the Go tail): writes stay in the
+// output window and reach all of it.
+func checkVectorGuards(t *testing.T, ops []vectorOp) {
+	t.Helper()
+	for _, o := range ops {
+		sizes := []int{1, 7, 9, 15, 17, 31, 33, 63, 65, 257}
+		if o.step > 0 {
+			sizes = []int{o.step, 2 * o.step, 3 * o.step, 8 * o.step, 129 * o.step}
+		}
+		for _, n := range sizes {
+			name := fmt.Sprintf("%s/n%d", o.name, n)
+			buf, out := guarded(n)
+			o.run(out, n)
+			checkWritten(t, name, out)
+			checkGuards(t, name, buf, window(n))
+		}
+	}
+}
+
+// checkExpShiftSum checks expShiftSumVec's outputs dst = exp(x − shift) (to 3e-7
+// relative, 0 below float32's range) and their sum (to 1e-5) against float64.
+func checkExpShiftSum(t *testing.T, dst, x []float32, shift, sum float32) {
+	t.Helper()
+	var want float64
+	for i, v := range x {
+		arg := float64(v - shift) // the float32 difference is the input
+		w := math.Exp(arg)
+		if arg < -87.3 {
+			w = 0
+		}
+		want += w
+		if !(math.Abs(float64(dst[i])-w) <= 3e-7*w) {
+			t.Fatalf("expShiftSumVec: exp(%g) = %g, want %g", arg, dst[i], w)
+		}
+	}
+	if !(math.Abs(float64(sum)-want) <= 1e-5*want) {
+		t.Errorf("expShiftSumVec: sum %g, want %g", sum, want)
+	}
+}

@@ -16,35 +16,18 @@ import (
 // the tensors args[outs] are written back. A head with topk = 64 (NVE k ≤ 32) runs
 // this way, slower than on the GPU but with the CPU backend's results.
 func (b *backend) onCPU(op string, args []kernels.Tensor, outs []int, run func(cb kernels.Backend, t []kernels.Tensor)) {
-	c := cpu.New()
-	host := make([]kernels.Tensor, len(args))
-	b.do(func() {
-		seen := map[*tensor]kernels.Tensor{}
-		for i, t := range args {
-			if t == nil {
-				continue
-			}
-			tt := b.tensor(t, op)
-			if h, ok := seen[tt]; ok {
-				host[i] = h
-				continue
-			}
-			d := make([]float32, tt.n)
-			if tt.n > 0 {
-				glReadBuffer(b.buf(t, op), 4*tt.n, unsafe.Pointer(&d[0]))
-			}
-			host[i] = c.Upload(d, tt.shape...)
-			seen[tt] = host[i]
+	read := func(t kernels.Tensor) []float32 {
+		d := make([]float32, b.tensor(t, op).n)
+		if len(d) > 0 {
+			b.do(func() { glReadBuffer(b.buf(t, op), 4*len(d), unsafe.Pointer(&d[0])) })
 		}
-	})
-	run(c, host)
-	b.do(func() {
-		for _, i := range outs {
-			d, _ := c.Download(host[i]) // the CPU backend's Download does not fail
-			if len(d) > 0 {
-				glWriteBuffer(b.buf(args[i], op), 4*len(d), unsafe.Pointer(&d[0]))
-			}
+		return d
+	}
+	write := func(t kernels.Tensor, d []float32) {
+		if len(d) > 0 {
+			b.do(func() { glWriteBuffer(b.buf(t, op), 4*len(d), unsafe.Pointer(&d[0])) })
 		}
-		b.fallbacks++
-	})
+	}
+	cpu.New().Fallback(args, outs, read, write, run)
+	b.do(func() { b.fallbacks++ })
 }

@@ -625,32 +625,15 @@ func (bd *binder) dispatch(file, prefix string, g [3]int, words []uint32) bool {
 // are downloaded (a tensor given twice becomes one CPU tensor), run does the op on
 // the CPU copies, and the tensors args[outs] are written back.
 func (b *Backend) onCPU(op, reason string, args []kernels.Tensor, outs []int, run func(c kernels.Backend, t []kernels.Tensor)) {
-	host := make([]kernels.Tensor, len(args))
-	seen := map[*tensor]kernels.Tensor{}
-	for i, t := range args {
-		if t == nil {
-			continue
-		}
-		tt := b.tensor(t, op)
-		if h, ok := seen[tt]; ok {
-			host[i] = h
-			continue
-		}
-		d, err := b.Download(t)
+	read := func(t kernels.Tensor) []float32 {
+		d, err := b.Download(b.tensor(t, op))
 		if err != nil {
-			d = make([]float32, tt.n) // the error stays recorded: Download and Close return it
+			d = make([]float32, b.tensor(t, op).n) // the error stays recorded: Download and Close return it
 		}
-		host[i] = b.cpu.Upload(d, tt.shape...)
-		seen[tt] = host[i]
+		return d
 	}
-	run(b.cpu, host)
-	for _, i := range outs {
-		d, _ := b.cpu.Download(host[i]) // the CPU backend's Download does not fail
-		b.write(b.tensor(args[i], op).buf, bytesOf(d))
-	}
-	for _, h := range seen {
-		b.cpu.Free(h)
-	}
+	write := func(t kernels.Tensor, d []float32) { b.write(b.tensor(t, op).buf, bytesOf(d)) }
+	b.cpu.Fallback(args, outs, read, write, run)
 	b.fallbacks = append(b.fallbacks, op+": "+reason)
 }
 

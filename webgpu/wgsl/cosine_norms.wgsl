@@ -12,9 +12,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> nrm: array<f32>;
 
-const T = 128u;
-var<workgroup> red: array<f32, T>;
-
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
 	let row = wg.y * nwg.x + wg.x;
@@ -26,15 +23,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 		let v = x[row * u.C + j];
 		s = fma(v, v, s);
 	}
-	red[li] = s;
-	workgroupBarrier();
-	for (var h = T / 2u; h > 0u; h = h >> 1u) {
-		if (li < h) {
-			red[li] = red[li] + red[li + h];
-		}
-		workgroupBarrier();
-	}
+	let ss = groupSum(s, li); // reduce.wgsl, prepended
 	if (li == 0u) {
-		nrm[row] = max(sqrt(red[0]), 1e-12);
+		nrm[row] = max(sqrt(ss), 1e-12);
 	}
 }
